@@ -1,0 +1,141 @@
+//! String instructions MOVS/STOS/LODS/CMPS/SCAS/INS/OUTS with REP/REPE/REPNE (SDM Vol 2B,
+//! "REP/REPE/REPZ/REPNE/REPNZ"). A repeated instruction runs in chunks: after at most
+//! `CHUNK` iterations RIP stays on the instruction so interrupts can be taken in between, as the
+//! architecture allows; registers always reflect the completed iterations, so faults are
+//! restartable.
+
+use super::flags as fl;
+use super::operand::{sreg, trunc};
+use crate::cpu::X86Cpu;
+use crate::fault::X;
+use crate::platform::X86Platform;
+use crate::state::{flags::*, ES};
+use iced_x86::{Instruction, Mnemonic, OpKind};
+
+const CHUNK: u64 = 4096;
+
+fn addr_size(i: &Instruction) -> u64 {
+    for n in 0..i.op_count() {
+        match i.op_kind(n) {
+            OpKind::MemorySegSI | OpKind::MemoryESDI | OpKind::MemorySegDI => return 2,
+            OpKind::MemorySegESI | OpKind::MemoryESEDI | OpKind::MemorySegEDI => return 4,
+            OpKind::MemorySegRSI | OpKind::MemoryESRDI | OpKind::MemorySegRDI => return 8,
+            _ => {}
+        }
+    }
+    8
+}
+
+fn elem_size(i: &Instruction) -> u64 {
+    match i.mnemonic() {
+        Mnemonic::Movsb | Mnemonic::Stosb | Mnemonic::Lodsb | Mnemonic::Cmpsb | Mnemonic::Scasb | Mnemonic::Insb | Mnemonic::Outsb => 1,
+        Mnemonic::Movsw | Mnemonic::Stosw | Mnemonic::Lodsw | Mnemonic::Cmpsw | Mnemonic::Scasw | Mnemonic::Insw | Mnemonic::Outsw => 2,
+        Mnemonic::Movsq | Mnemonic::Stosq | Mnemonic::Lodsq | Mnemonic::Cmpsq | Mnemonic::Scasq => 8,
+        _ => 4,
+    }
+}
+
+/// All string instructions.
+pub fn string(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<()> {
+    let asize = addr_size(i);
+    let size = elem_size(i);
+    let rep = i.has_rep_prefix() || i.has_repne_prefix();
+    let m = i.mnemonic();
+    let src_seg = sreg(i.memory_segment());
+    let step = if c.rflags & DF != 0 { size.wrapping_neg() } else { size };
+    let port = c.regs[2] as u16;
+    if matches!(m, Mnemonic::Insb | Mnemonic::Insw | Mnemonic::Insd | Mnemonic::Outsb | Mnemonic::Outsw | Mnemonic::Outsd) {
+        c.io_permitted(p, port, size)?;
+    }
+    let upd = |c: &mut X86Cpu, r: usize, d: u64| {
+        let v = trunc(c.regs[r].wrapping_add(d), asize);
+        c.regs[r] = if asize == 2 { (c.regs[r] & !0xffff) | v } else { v };
+    };
+    let mut n = 0u64;
+    loop {
+        if rep {
+            if trunc(c.regs[1], asize) == 0 {
+                return Ok(());
+            }
+            if n == CHUNK {
+                // Yield: re-execute this instruction for the remaining iterations.
+                c.rip = c.rip.wrapping_sub(i.len() as u64);
+                return Ok(());
+            }
+        }
+        let si = trunc(c.regs[6], asize);
+        let di = trunc(c.regs[7], asize);
+        let mut stop = false;
+        match m {
+            Mnemonic::Movsb | Mnemonic::Movsw | Mnemonic::Movsd | Mnemonic::Movsq => {
+                let v = c.read_mem(p, src_seg, si, size)?;
+                c.write_mem(p, ES, di, size, v)?;
+                upd(c, 6, step);
+                upd(c, 7, step);
+            }
+            Mnemonic::Stosb | Mnemonic::Stosw | Mnemonic::Stosd | Mnemonic::Stosq => {
+                c.write_mem(p, ES, di, size, trunc(c.regs[0], size))?;
+                upd(c, 7, step);
+            }
+            Mnemonic::Lodsb | Mnemonic::Lodsw | Mnemonic::Lodsd | Mnemonic::Lodsq => {
+                let v = c.read_mem(p, src_seg, si, size)?;
+                let r = match size {
+                    1 => iced_x86::Register::AL,
+                    2 => iced_x86::Register::AX,
+                    4 => iced_x86::Register::EAX,
+                    _ => iced_x86::Register::RAX,
+                };
+                c.set_reg(r, v);
+                upd(c, 6, step);
+            }
+            Mnemonic::Cmpsb | Mnemonic::Cmpsw | Mnemonic::Cmpsd | Mnemonic::Cmpsq => {
+                let a = c.read_mem(p, src_seg, si, size)?;
+                let b = c.read_mem(p, ES, di, size)?;
+                let r = a.wrapping_sub(b);
+                c.set_status(fl::sub(a, b, 0, r, size));
+                upd(c, 6, step);
+                upd(c, 7, step);
+                stop = true;
+            }
+            Mnemonic::Scasb | Mnemonic::Scasw | Mnemonic::Scasd | Mnemonic::Scasq => {
+                let a = trunc(c.regs[0], size);
+                let b = c.read_mem(p, ES, di, size)?;
+                let r = a.wrapping_sub(b);
+                c.set_status(fl::sub(a, b, 0, r, size));
+                upd(c, 7, step);
+                stop = true;
+            }
+            Mnemonic::Insb | Mnemonic::Insw | Mnemonic::Insd => {
+                // Check the destination before the port read has side effects.
+                c.probe_write(p, ES, di, size)?;
+                c.stats.pio_exits += 1;
+                p.sync(c.stats.cycles);
+                let v = p.pio_read(port, size as u8) as u64;
+                c.write_mem(p, ES, di, size, v)?;
+                upd(c, 7, step);
+            }
+            _ => {
+                let v = c.read_mem(p, src_seg, si, size)?;
+                c.stats.pio_exits += 1;
+                p.sync(c.stats.cycles);
+                p.pio_write(port, size as u8, v as u32);
+                upd(c, 6, step);
+            }
+        }
+        if !rep {
+            return Ok(());
+        }
+        let cnt = trunc(c.regs[1].wrapping_sub(1), asize);
+        c.regs[1] = if asize == 2 { (c.regs[1] & !0xffff) | cnt } else { cnt };
+        n += 1;
+        if stop {
+            let zf = c.rflags & ZF != 0;
+            if (i.has_repe_prefix() && !zf) || (i.has_repne_prefix() && zf) {
+                return Ok(());
+            }
+        }
+        if cnt == 0 {
+            return Ok(());
+        }
+    }
+}

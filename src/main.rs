@@ -1,0 +1,201 @@
+//! The `chimera` command line.
+
+use chimera::machine::pc::{parse_size, BootImage, PcConfig, PcMachine, SerialOut};
+use chimera::ExitKind;
+use clap::{Args, Parser, Subcommand};
+use std::cell::RefCell;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::rc::Rc;
+
+/// The built-in demo guest (source: examples/guests/x86/demo.asm).
+static DEMO: &[u8] = include_bytes!("../examples/guests/x86/bin/demo.elf");
+
+/// Host-side failure (bad image, bad option, I/O): documented exit status.
+const EXIT_HOST_ERROR: u8 = 12;
+
+#[derive(Parser)]
+#[command(name = "chimera", version, about = "chimera: a cycle-approximate full-system emulator (x86-64 `pc` machine)", long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Option<Cmd>,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Boot a bare-metal image (Multiboot v1 ELF32/ELF64/a.out-kludge, or plain ELF64).
+    Run(RunArgs),
+    /// Run the built-in demo guest (the default when no command is given).
+    Demo(CommonArgs),
+    /// List CPU models and the features that can be switched with --cpu MODEL,+feat,-feat.
+    Cpus,
+}
+
+#[derive(Args, Clone)]
+struct CommonArgs {
+    /// Machine board.
+    #[arg(short = 'M', long, default_value = "pc")]
+    machine: String,
+    /// Number of vCPUs.
+    #[arg(long, default_value_t = 1)]
+    smp: u32,
+    /// RAM size (e.g. 128M, 2G).
+    #[arg(short, long, default_value = "128M")]
+    memory: String,
+    /// CPU model and feature overrides, e.g. `max`, `base,+la57,-smep`.
+    #[arg(long, default_value = "max")]
+    cpu: String,
+    /// Extra device (repeatable): `pc-testdev`.
+    #[arg(long = "device")]
+    devices: Vec<String>,
+    /// Where COM1 goes: `stdio`, `none` or `file:PATH`.
+    #[arg(long, default_value = "stdio")]
+    serial: String,
+    /// Stop after this many guest instructions (exit status 6).
+    #[arg(long)]
+    max_insns: Option<u64>,
+    /// Stop after this much virtual time in milliseconds (exit status 6).
+    #[arg(long)]
+    max_time_ms: Option<u64>,
+    /// Write statistics as JSON to this file (`-` for stderr).
+    #[arg(long)]
+    stats: Option<PathBuf>,
+    /// Write an instruction trace (capstone disassembly) to this file.
+    #[arg(long)]
+    trace: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// The kernel image.
+    kernel: PathBuf,
+    /// Kernel command line.
+    #[arg(long, default_value = "")]
+    append: String,
+    /// An initrd, passed as the first Multiboot module.
+    #[arg(long)]
+    initrd: Option<PathBuf>,
+    /// A Multiboot module `FILE[,CMDLINE]` (repeatable).
+    #[arg(long = "module")]
+    modules: Vec<String>,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+fn read_file(p: &PathBuf, what: &str) -> Result<Vec<u8>, String> {
+    std::fs::read(p).map_err(|e| format!("cannot read {what} `{}`: {e}", p.display()))
+}
+
+fn config(c: &CommonArgs) -> Result<PcConfig, String> {
+    if c.machine != "pc" {
+        return Err(format!("unknown machine `{}` (available: pc)", c.machine));
+    }
+    let mut parts = c.cpu.split(',');
+    let model = parts.next().unwrap_or("max").to_string();
+    let feats: Vec<String> = parts.map(str::to_string).collect();
+    let serial = match c.serial.as_str() {
+        "stdio" => SerialOut::Stdout,
+        "none" => SerialOut::Null,
+        s if s.starts_with("file:") && s.len() > 5 => SerialOut::File(PathBuf::from(&s[5..])),
+        s => return Err(format!("--serial `{s}` must be stdio, none or file:PATH")),
+    };
+    let mut testdev = false;
+    for d in &c.devices {
+        match d.as_str() {
+            "pc-testdev" => testdev = true,
+            other => return Err(format!("unknown device `{other}` (available: pc-testdev)")),
+        }
+    }
+    Ok(PcConfig {
+        ram_size: parse_size(&c.memory).map_err(|e| format!("--memory: {e}"))?,
+        cpus: c.smp,
+        cpu_model: model,
+        cpu_features: feats,
+        testdev,
+        serial,
+        ..PcConfig::default()
+    })
+}
+
+fn run(common: &CommonArgs, img: BootImage) -> Result<ExitKind, String> {
+    let cfg = config(common)?;
+    let mut m = PcMachine::new(cfg).map_err(|e| e.to_string())?;
+    m.load(&img).map_err(|e| format!("cannot load the kernel: {e}"))?;
+    if let Some(t) = &common.trace {
+        let f = std::fs::File::create(t).map_err(|e| format!("cannot create trace file `{}`: {e}", t.display()))?;
+        let out: Rc<RefCell<dyn std::io::Write>> = Rc::new(RefCell::new(std::io::BufWriter::new(f)));
+        for (i, c) in m.cpus.iter_mut().enumerate() {
+            chimera::trace::install(c, i, out.clone())?;
+        }
+    }
+    let max_cycles = common.max_time_ms.map(|ms| ms.saturating_mul(1_000_000));
+    let out = m.run(common.max_insns, max_cycles);
+    for c in m.cpus.iter_mut() {
+        c.trace = None; // flushes the trace writer
+    }
+    if let Some(p) = &common.stats {
+        let j = serde_json::to_string_pretty(&m.stats_json(&out)).unwrap_or_default();
+        if p.as_os_str() == "-" {
+            eprintln!("{j}");
+        } else {
+            std::fs::write(p, j + "\n").map_err(|e| format!("cannot write stats `{}`: {e}", p.display()))?;
+        }
+    }
+    match &out.exit {
+        ExitKind::TripleFault(why) => eprintln!("chimera: guest triple fault, CPU shut down: {why}"),
+        ExitKind::Limit => eprintln!("chimera: limit reached after {} instructions", out.instructions),
+        ExitKind::Hang => eprintln!("chimera: guest hung: every CPU halted and no event can wake it"),
+        ExitKind::Reset => eprintln!("chimera: guest requested a reset; stopping"),
+        _ => {}
+    }
+    Ok(out.exit)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let res = match cli.cmd {
+        Some(Cmd::Cpus) => {
+            for (name, what) in cpu_x86::cpuid::MODELS {
+                println!("{name:8} {what}");
+            }
+            let m = cpu_x86::CpuidModel::new("max", &[]).expect("max model");
+            println!("features: {}", m.feature_names().join(" "));
+            return ExitCode::SUCCESS;
+        }
+        Some(Cmd::Run(a)) => (|| {
+            let kernel = read_file(&a.kernel, "kernel")?;
+            let mut modules = Vec::new();
+            if let Some(i) = &a.initrd {
+                modules.push((read_file(i, "initrd")?, i.display().to_string()));
+            }
+            for m in &a.modules {
+                let (f, cmd) = m.split_once(',').unwrap_or((m.as_str(), m.as_str()));
+                modules.push((read_file(&PathBuf::from(f), "module")?, cmd.to_string()));
+            }
+            run(&a.common, BootImage { kernel, cmdline: a.append.clone(), modules })
+        })(),
+        Some(Cmd::Demo(c)) => run(&c, BootImage { kernel: DEMO.to_vec(), ..Default::default() }),
+        None => {
+            let c = CommonArgs {
+                machine: "pc".into(),
+                smp: 2,
+                memory: "256M".into(),
+                cpu: "max".into(),
+                devices: vec![],
+                serial: "stdio".into(),
+                max_insns: None,
+                max_time_ms: Some(10_000),
+                stats: None,
+                trace: None,
+            };
+            run(&c, BootImage { kernel: DEMO.to_vec(), ..Default::default() })
+        }
+    };
+    match res {
+        Ok(e) => ExitCode::from(e.status() as u8),
+        Err(msg) => {
+            eprintln!("chimera: error: {msg}");
+            ExitCode::from(EXIT_HOST_ERROR)
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! Instruction tracing: executed instructions disassembled with capstone (the disassembler
+//! that will serve arm64 and Power too), one line each: `cpu rip: bytes  text`.
+
+use capstone::arch::x86::ArchMode;
+use capstone::prelude::*;
+use cpu_x86::X86Cpu;
+use std::cell::RefCell;
+use std::io::Write;
+use std::rc::Rc;
+
+/// Installs a trace hook on `cpu` that writes to `out`.
+pub fn install(cpu: &mut X86Cpu, index: usize, out: Rc<RefCell<dyn Write>>) -> Result<(), String> {
+    let mk = |m: ArchMode| {
+        Capstone::new().x86().mode(m).build().map_err(|e| format!("capstone: {e}"))
+    };
+    let cs = [mk(ArchMode::Mode16)?, mk(ArchMode::Mode32)?, mk(ArchMode::Mode64)?];
+    cpu.trace = Some(Box::new(move |c: &X86Cpu, i: &iced_x86_shim::Instruction| {
+        let len = i.len().min(15);
+        let bytes = &c.last_bytes[..len];
+        let which = match c.mode().bitness() {
+            16 => 0,
+            32 => 1,
+            _ => 2,
+        };
+        let text = match cs[which].disasm_count(bytes, c.rip, 1) {
+            Ok(insns) => insns
+                .iter()
+                .next()
+                .map(|x| format!("{} {}", x.mnemonic().unwrap_or("?"), x.op_str().unwrap_or("")))
+                .unwrap_or_else(|| "(undecodable)".into()),
+            Err(_) => "(undecodable)".into(),
+        };
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let _ = writeln!(out.borrow_mut(), "{index} {:016x}: {hex:<30} {}", c.rip, text.trim_end());
+    }));
+    Ok(())
+}
+
+/// Re-export of the decoder's instruction type used in the hook signature.
+pub mod iced_x86_shim {
+    pub use cpu_x86::cpu::TraceInstruction as Instruction;
+}
