@@ -528,8 +528,6 @@ impl X86Cpu {
     pub(crate) fn fault_sel(vector: u8, sel: u16) -> Fault {
         exc_err(vector, (sel & 0xfffc) as u32)
     }
-
-}
 }
 
 /// Truncates `v` to `size` bytes.
