@@ -89,13 +89,7 @@ pub fn load_segments(
                 })
             }
         }
-        if !ram.contains(GuestPhys(s.paddr), s.memsz) {
-            return Err(LoadError::SegmentOutsideRam {
-                index: s.index,
-                addr: s.paddr,
-                len: s.memsz,
-            });
-        }
+        // A device range is named first: it says what the image would overwrite.
         if let Some(r) = avoid.iter().find(|r| r.overlaps(s.paddr, end)) {
             return Err(LoadError::SegmentOverlapsReserved {
                 index: s.index,
@@ -104,6 +98,13 @@ pub fn load_segments(
                 name: r.name.clone(),
                 range_start: r.start,
                 range_end: r.end,
+            });
+        }
+        if !ram.contains(GuestPhys(s.paddr), s.memsz) {
+            return Err(LoadError::SegmentOutsideRam {
+                index: s.index,
+                addr: s.paddr,
+                len: s.memsz,
             });
         }
         span = Some(match span {
