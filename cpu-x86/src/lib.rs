@@ -24,6 +24,8 @@ pub mod seg;
 pub mod state;
 pub mod task;
 pub mod testing;
+#[cfg(test)]
+mod tests_arch;
 
 pub use cpu::{RunState, X86Cpu};
 pub use cpuid::{CpuidModel, Feature};

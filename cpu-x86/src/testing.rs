@@ -92,10 +92,30 @@ pub fn long_mode_cpu(p: &mut MockPlatform, rip: u64) -> X86Cpu {
     ram.write_u64(GuestPhys(gdt), 0);
     ram.write_u64(GuestPhys(gdt + 8), 0x00af_9b00_0000_ffff);
     ram.write_u64(GuestPhys(gdt + 16), 0x00cf_9300_0000_ffff);
+    // IDT: every vector goes to a HLT at HANDLER (64-bit interrupt gates, selector 0x08).
+    let idt = PT_BASE + 0x4000;
+    for v in 0..256u64 {
+        let lo = (HANDLER & 0xffff) | (0x08 << 16) | (0x8e00u64 << 32) | ((HANDLER >> 16) << 48);
+        ram.write_u64(GuestPhys(idt + v * 16), lo);
+        ram.write_u64(GuestPhys(idt + v * 16 + 8), HANDLER >> 32);
+    }
+    ram.write(GuestPhys(HANDLER), &[0xf4]);
     let mut c = X86Cpu::new(CpuidModel::new("max", &[]).expect("max"), 0, true, 1);
     c.setup_long_mode(rip, PT_BASE, gdt, 23);
+    c.idtr = crate::state::TableReg { base: idt, limit: 0xfff };
     c.regs[4] = 0x8_0000;
     c
+}
+
+/// Where the IDT built by [`long_mode_cpu`] sends every vector (a HLT instruction).
+pub const HANDLER: u64 = 0x7000;
+
+/// The only exception delivered so far and its error code (read from the handler's stack),
+/// for CPUs set up by [`long_mode_cpu`].
+pub fn delivered(c: &X86Cpu, p: &MockPlatform) -> Option<(u8, u64)> {
+    let v = c.stats.exceptions.iter().position(|&n| n > 0)? as u8;
+    let err = p.ram.read_u64(GuestPhys(c.regs[4])).unwrap_or(0);
+    Some((v, err))
 }
 
 #[cfg(test)]
