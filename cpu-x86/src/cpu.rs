@@ -130,7 +130,7 @@ impl X86Cpu {
     }
 
     /// Recomputes the mode after CR0, EFER or CS changed.
-    pub(crate) fn update_mode(&mut self) {
+    pub fn update_mode(&mut self) {
         let cs = self.seg[CS];
         self.mode = if self.cr0 & cr0::PE == 0 {
             Mode::Real

@@ -534,6 +534,7 @@ impl PcMachine {
                 q = q.min((l - total).max(1));
             }
             let mut all_idle = true;
+            let mut ran = 0u64;
             for i in 0..self.cpus.len() {
                 self.plat.cur = i;
                 let cpu = &mut self.cpus[i];
@@ -559,9 +560,15 @@ impl PcMachine {
                 if done > 0 {
                     all_idle = false;
                 }
+                ran = ran.max(done);
                 if self.plat.signals.any() {
+                    // Stopped mid-quantum: time advances only as far as the CPUs got.
+                    self.plat.now = now + ran;
                     break;
                 }
+            }
+            if self.plat.signals.any() {
+                continue;
             }
             // Advance virtual time by the quantum; idle machines jump to the next event.
             self.plat.now = if all_idle {

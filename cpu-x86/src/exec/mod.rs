@@ -2,6 +2,7 @@
 //! decoder's mnemonic to the family's handler.
 
 mod alu;
+mod bcd;
 mod bits;
 mod control;
 mod data;
@@ -88,6 +89,10 @@ pub fn handler_for(i: &Instruction) -> Handler {
         M::Enter | M::Leave => data::enter_leave,
         M::Lds | M::Les | M::Lfs | M::Lgs | M::Lss => data::lxs,
         M::Rdrand | M::Rdseed => data::rdrand,
+        M::Daa | M::Das => bcd::daa_das,
+        M::Aaa | M::Aas => bcd::aaa_aas,
+        M::Aam | M::Aad => bcd::aam_aad,
+        M::Bound => bcd::bound,
         M::Jmp => control::jmp,
         M::Ja | M::Jae | M::Jb | M::Jbe | M::Je | M::Jg | M::Jge | M::Jl | M::Jle | M::Jne | M::Jno | M::Jnp | M::Jns
         | M::Jo | M::Jp | M::Js => control::jcc,
