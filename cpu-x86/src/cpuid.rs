@@ -49,7 +49,7 @@ pub enum Feature {
     Rdtscp,
     Lm,
     // The floating-point and vector features below are enabled by listing them in TABLE once
-    // their instructions are implemented (exec/x87.rs, exec/sse*.rs, exec/xsave.rs).
+    // their instructions are implemented (exec/simd/*.rs). MMX is not implemented.
     Fpu,
     Mmx,
     Fxsr,
@@ -65,6 +65,7 @@ pub enum Feature {
 
 /// (name, feature, leaf, register index 0=EAX..3=EDX, bit)
 const TABLE: &[(&str, Feature, u32, u8, u8)] = &[
+    ("fpu", Feature::Fpu, 1, 3, 0),
     ("de", Feature::De, 1, 3, 2),
     ("pse", Feature::Pse, 1, 3, 3),
     ("tsc", Feature::Tsc, 1, 3, 4),
@@ -78,12 +79,21 @@ const TABLE: &[(&str, Feature, u32, u8, u8)] = &[
     ("cmov", Feature::Cmov, 1, 3, 15),
     ("pat", Feature::Pat, 1, 3, 16),
     ("clflush", Feature::Clflush, 1, 3, 19),
+    ("fxsr", Feature::Fxsr, 1, 3, 24),
+    ("sse", Feature::Sse, 1, 3, 25),
+    ("sse2", Feature::Sse2, 1, 3, 26),
+    ("sse3", Feature::Sse3, 1, 2, 0),
+    ("pclmulqdq", Feature::Pclmulqdq, 1, 2, 1),
+    ("ssse3", Feature::Ssse3, 1, 2, 9),
     ("cx16", Feature::Cx16, 1, 2, 13),
+    ("sse4.1", Feature::Sse41, 1, 2, 19),
+    ("sse4.2", Feature::Sse42, 1, 2, 20),
     ("pcid", Feature::Pcid, 1, 2, 17),
     ("x2apic", Feature::X2apic, 1, 2, 21),
     ("movbe", Feature::Movbe, 1, 2, 22),
     ("popcnt", Feature::Popcnt, 1, 2, 23),
     ("tsc-deadline", Feature::TscDeadline, 1, 2, 24),
+    ("xsave", Feature::Xsave, 1, 2, 26),
     ("rdrand", Feature::Rdrand, 1, 2, 30),
     ("fsgsbase", Feature::Fsgsbase, 7, 1, 0),
     ("bmi1", Feature::Bmi1, 7, 1, 3),
@@ -211,7 +221,7 @@ impl CpuidModel {
     pub fn query(&self, leaf: u32, subleaf: u32, apic_id: u32, cr4: u64) -> [u32; 4] {
         const BRAND: &[u8; 48] = b"chimera x86-64 processor (emulated)\0\0\0\0\0\0\0\0\0\0\0\0\0";
         let word = |i: usize| u32::from_le_bytes(BRAND[i * 4..i * 4 + 4].try_into().unwrap_or([0; 4]));
-        let max_basic = 0xb;
+        let max_basic = 0xd;
         let max_ext = 0x8000_0008;
         match leaf {
             // Vendor "GenuineIntel": this is an Intel-architecture model (VMX and FRED follow).
@@ -221,7 +231,10 @@ impl CpuidModel {
                 let eax = (6 << 8) | (0x8 << 4) | (0xf << 16);
                 let ebx = (apic_id << 24) | (self.cpus.min(255) << 16) | (8 << 8);
                 let edx = self.bits(1, 3);
-                let ecx = self.bits(1, 2);
+                let mut ecx = self.bits(1, 2);
+                if self.has(Feature::Xsave) && cr4 & crate::state::cr4::OSXSAVE != 0 {
+                    ecx |= 1 << 27; // OSXSAVE
+                }
                 [eax, ebx, ecx, edx]
             }
             7 if subleaf == 0 => {
@@ -240,6 +253,13 @@ impl CpuidModel {
                     _ => [0, 0, subleaf, apic_id],
                 }
             }
+            // XSAVE state enumeration (SDM Vol 1 13.2): x87 and SSE only, standard format; the
+            // size is 576 bytes (legacy region + header) for XCR0 = 1 or 3.
+            0xd if self.has(Feature::Xsave) => match subleaf {
+                0 => [3, 576, 576, 0],
+                // No XSAVEOPT, XSAVEC, XGETBV with ECX=1 or XSAVES.
+                _ => [0; 4],
+            },
             0x8000_0000 => [max_ext, 0, 0, 0],
             0x8000_0001 => [0, 0, self.bits(0x8000_0001, 2), self.bits(0x8000_0001, 3)],
             0x8000_0002..=0x8000_0004 => {
@@ -288,7 +308,11 @@ mod tests {
         }
         assert_eq!(&s, b"GenuineIntel");
         assert_eq!(m.query(1, 0, 3, 0)[1] >> 24, 3);
-        // No SSE, x87 or AVX bits: they are not implemented yet.
-        assert_eq!(m.query(1, 0, 0, 0)[3] & ((1 << 0) | (1 << 25) | (1 << 26)), 0);
+        // x87, SSE and SSE2 are advertised; OSXSAVE follows CR4; leaf 0xD enumerates XSAVE.
+        let l1 = m.query(1, 0, 0, 0);
+        assert_eq!(l1[3] & ((1 << 0) | (1 << 25) | (1 << 26)), (1 << 0) | (1 << 25) | (1 << 26));
+        assert_eq!(l1[2] & (1 << 27), 0);
+        assert_ne!(m.query(1, 0, 0, crate::state::cr4::OSXSAVE)[2] & (1 << 27), 0);
+        assert_eq!(m.query(0xd, 0, 0, 0), [3, 576, 576, 0]);
     }
 }
