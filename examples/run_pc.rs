@@ -29,6 +29,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         outcome.mips()
     );
     let s = &machine.cpus[0].stats;
-    println!("cpu0: {} port I/O exits, {} MMIO exits, {} interrupts", s.pio_exits, s.mmio_exits, s.interrupts);
+    println!(
+        "cpu0: {} port I/O exits, {} MMIO exits, {} interrupts",
+        s.pio_exits, s.mmio_exits, s.interrupts
+    );
     Ok(())
 }

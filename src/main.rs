@@ -122,7 +122,8 @@ fn run(common: &CommonArgs, img: BootImage) -> Result<ExitKind, String> {
     let mut m = PcMachine::new(cfg).map_err(|e| e.to_string())?;
     m.load(&img).map_err(|e| format!("cannot load the kernel: {e}"))?;
     if let Some(t) = &common.trace {
-        let f = std::fs::File::create(t).map_err(|e| format!("cannot create trace file `{}`: {e}", t.display()))?;
+        let f = std::fs::File::create(t)
+            .map_err(|e| format!("cannot create trace file `{}`: {e}", t.display()))?;
         let out: Rc<RefCell<dyn std::io::Write>> = Rc::new(RefCell::new(std::io::BufWriter::new(f)));
         for (i, c) in m.cpus.iter_mut().enumerate() {
             chimera::trace::install(c, i, out.clone())?;

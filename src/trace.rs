@@ -10,9 +10,7 @@ use std::rc::Rc;
 
 /// Installs a trace hook on `cpu` that writes to `out`.
 pub fn install(cpu: &mut X86Cpu, index: usize, out: Rc<RefCell<dyn Write>>) -> Result<(), String> {
-    let mk = |m: ArchMode| {
-        Capstone::new().x86().mode(m).build().map_err(|e| format!("capstone: {e}"))
-    };
+    let mk = |m: ArchMode| Capstone::new().x86().mode(m).build().map_err(|e| format!("capstone: {e}"));
     let cs = [mk(ArchMode::Mode16)?, mk(ArchMode::Mode32)?, mk(ArchMode::Mode64)?];
     cpu.trace = Some(Box::new(move |c: &X86Cpu, i: &iced_x86_shim::Instruction| {
         let len = i.len().min(15);

@@ -56,7 +56,11 @@ fn assert_clean_error(args: &[&str], status: i32, needle: &str) {
 
 #[test]
 fn missing_kernel_file() {
-    assert_clean_error(&["run", "/nonexistent/kernel.elf"], 12, "cannot read kernel `/nonexistent/kernel.elf`");
+    assert_clean_error(
+        &["run", "/nonexistent/kernel.elf"],
+        12,
+        "cannot read kernel `/nonexistent/kernel.elf`",
+    );
 }
 
 #[test]

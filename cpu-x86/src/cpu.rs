@@ -11,6 +11,9 @@ use sim_core::{CpuStats, StopReason};
 /// The decoded-instruction type handed to trace hooks.
 pub type TraceInstruction = Instruction;
 
+/// A hook called with each instruction about to execute.
+pub type TraceHook = Box<dyn FnMut(&X86Cpu, &Instruction)>;
+
 /// Why the processor is not executing instructions.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum RunState {
@@ -69,7 +72,7 @@ pub struct X86Cpu {
     /// Deterministic RDRAND/RDSEED state (xorshift64*, seeded per CPU).
     pub(crate) rng: u64,
     /// Trace hook: called with each executed instruction when set.
-    pub trace: Option<Box<dyn FnMut(&X86Cpu, &Instruction)>>,
+    pub trace: Option<TraceHook>,
     /// Pending single-step trap after the current instruction (TF was set before it).
     pub(crate) pending_db: u64,
     /// Reason of the last shutdown, for the host's message.
@@ -193,7 +196,8 @@ impl X86Cpu {
     /// INIT: reset most state, keep caches of MSRs as the SDM lists (Vol 3A 9.1.1); the CPU waits
     /// for a SIPI unless it is the BSP.
     pub fn init(&mut self, bsp: bool) {
-        let keep = (self.cpuid.clone(), self.apic_id, std::mem::take(&mut self.stats), self.rng, self.trace.take());
+        let keep =
+            (self.cpuid.clone(), self.apic_id, std::mem::take(&mut self.stats), self.rng, self.trace.take());
         let msr = self.msr.clone();
         *self = Self::new(keep.0, keep.1, bsp, 0);
         self.stats = keep.2;

@@ -151,15 +151,12 @@ impl CpuidModel {
                 use Feature::*;
                 vec![
                     De, Pse, Tsc, Msr, Pae, Cx8, Apic, Sep, Mtrr, Pge, Cmov, Pat, Clflush, Cx16, LahfLm,
-                    Syscall, Nx, Lm,
+                    Syscall, Nx, Lm, Fpu, Fxsr, Sse, Sse2,
                 ]
             }
             _ => {
                 let names: Vec<_> = MODELS.iter().map(|m| m.0).collect();
-                return Err(CpuidError(format!(
-                    "unknown CPU model `{name}` (known: {})",
-                    names.join(", ")
-                )));
+                return Err(CpuidError(format!("unknown CPU model `{name}` (known: {})", names.join(", "))));
             }
         };
         let mut m = Self { name: name.to_string(), enabled: base, cpus: 1 };
@@ -167,11 +164,7 @@ impl CpuidModel {
             let (on, fname) = match o.split_at_checked(1) {
                 Some(("+", rest)) => (true, rest),
                 Some(("-", rest)) => (false, rest),
-                _ => {
-                    return Err(CpuidError(format!(
-                        "feature override `{o}` must start with + or -"
-                    )))
-                }
+                _ => return Err(CpuidError(format!("feature override `{o}` must start with + or -"))),
             };
             let f = Self::feature_by_name(fname)?;
             m.enabled.retain(|&e| e != f);
@@ -210,10 +203,7 @@ impl CpuidModel {
     }
 
     fn bits(&self, leaf: u32, reg: u8) -> u32 {
-        TABLE
-            .iter()
-            .filter(|t| t.2 == leaf && t.3 == reg && self.has(t.1))
-            .fold(0, |acc, t| acc | (1 << t.4))
+        TABLE.iter().filter(|t| t.2 == leaf && t.3 == reg && self.has(t.1)).fold(0, |acc, t| acc | (1 << t.4))
     }
 
     /// Executes CPUID for (`leaf`, `subleaf`) on the processor with `apic_id`; `cr4` and `xcr0`

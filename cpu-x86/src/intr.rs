@@ -4,7 +4,7 @@
 //! shutdown; IRET.
 
 use crate::cpu::{RunState, X86Cpu};
-use crate::fault::{class, exc_err, Fault, X, BP, DF, GP, NP, OF, TS};
+use crate::fault::{class, exc_err, Fault, BP, DF, GP, NP, OF, TS, X};
 use crate::platform::X86Platform;
 use crate::state::*;
 
@@ -29,11 +29,20 @@ pub enum EventKind {
 
 impl X86Cpu {
     /// Delivers an event, turning faults during delivery into #DF or a triple-fault shutdown.
-    pub(crate) fn deliver_event(&mut self, p: &mut dyn X86Platform, vector: u8, error: Option<u32>, kind: EventKind) {
+    pub(crate) fn deliver_event(
+        &mut self,
+        p: &mut dyn X86Platform,
+        vector: u8,
+        error: Option<u32>,
+        kind: EventKind,
+    ) {
         let mut cur = (vector, error, kind);
         let mut first_class = class(vector);
         loop {
-            if matches!(cur.2, EventKind::Exception | EventKind::Trap | EventKind::SoftException | EventKind::Icebp) {
+            if matches!(
+                cur.2,
+                EventKind::Exception | EventKind::Trap | EventKind::SoftException | EventKind::Icebp
+            ) {
                 self.stats.count_exception(cur.0);
             }
             match self.deliver_once(p, cur.0, cur.1, cur.2) {
@@ -114,7 +123,8 @@ impl X86Cpu {
         if cs_sel & !3 == 0 {
             return Err(exc_err(GP, ext));
         }
-        let (cd, caddr) = self.read_descriptor(p, cs_sel).map_err(|_| exc_err(GP, (cs_sel & 0xfffc) as u32 + ext))?;
+        let (cd, caddr) =
+            self.read_descriptor(p, cs_sel).map_err(|_| exc_err(GP, (cs_sel & 0xfffc) as u32 + ext))?;
         let cs = Segment::from_descriptor(cs_sel, cd);
         if !cs.is_code() || cs.dpl() > self.cpl {
             return Err(exc_err(GP, (cs_sel & 0xfffc) as u32 + ext));
@@ -122,7 +132,7 @@ impl X86Cpu {
         if !cs.present() {
             return Err(exc_err(NP, (cs_sel & 0xfffc) as u32 + ext));
         }
-        if long && !(cs.long() && !cs.db()) {
+        if long && (!cs.long() || cs.db()) {
             return Err(exc_err(GP, (cs_sel & 0xfffc) as u32 + ext));
         }
         self.set_accessed(p, caddr, cd)?;
@@ -135,7 +145,7 @@ impl X86Cpu {
         let old_cs = self.seg[CS].selector as u64;
         let r = (|| {
             if long {
-                let ist = (hi & 0) | ((lo >> 32) & 7);
+                let ist = (lo >> 32) & 7;
                 let new_sp = if ist != 0 {
                     let off = 0x24 + 8 * (ist - 1);
                     if off + 7 > self.tr.limit as u64 {
@@ -154,7 +164,10 @@ impl X86Cpu {
                     self.seg[SS] = Segment { selector: new_cpl as u16, base: 0, limit: 0, attr: 0x93 };
                 }
                 self.cpl = new_cpl;
-                self.seg[CS] = Segment { selector: (cs_sel & !3) | new_cpl as u16, ..Segment::from_descriptor(cs_sel, cd | (1 << 40)) };
+                self.seg[CS] = Segment {
+                    selector: (cs_sel & !3) | new_cpl as u16,
+                    ..Segment::from_descriptor(cs_sel, cd | (1 << 40))
+                };
                 self.update_mode();
                 // The stack is aligned to 16 bytes before the pushes (SDM Vol 3A 6.14.2).
                 self.regs[4] = new_sp & !0xf;
@@ -174,12 +187,18 @@ impl X86Cpu {
                     self.load_stack_for_cpl(p, ss_sel, new_cpl)?;
                     self.cpl = new_cpl;
                     self.regs[4] = sp;
-                    self.seg[CS] = Segment { selector: (cs_sel & !3) | new_cpl as u16, ..Segment::from_descriptor(cs_sel, cd | (1 << 40)) };
+                    self.seg[CS] = Segment {
+                        selector: (cs_sel & !3) | new_cpl as u16,
+                        ..Segment::from_descriptor(cs_sel, cd | (1 << 40))
+                    };
                     self.update_mode();
                     self.push(p, gsize, old_ss)?;
                     self.push(p, gsize, old_sp)?;
                 } else {
-                    self.seg[CS] = Segment { selector: (cs_sel & !3) | new_cpl as u16, ..Segment::from_descriptor(cs_sel, cd | (1 << 40)) };
+                    self.seg[CS] = Segment {
+                        selector: (cs_sel & !3) | new_cpl as u16,
+                        ..Segment::from_descriptor(cs_sel, cd | (1 << 40))
+                    };
                     self.update_mode();
                 }
                 self.push(p, gsize, old_flags)?;

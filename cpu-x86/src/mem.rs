@@ -2,7 +2,7 @@
 //! addresses in 64-bit mode) and paging, plus stack helpers.
 
 use crate::cpu::X86Cpu;
-use crate::fault::{exc_err, X, AC, GP, GP0, SS};
+use crate::fault::{exc_err, AC, GP, GP0, SS, X};
 use crate::mmu::Access;
 use crate::platform::X86Platform;
 use crate::state::{cr0, flags, Mode, SS as SSR};
@@ -93,11 +93,7 @@ impl X86Cpu {
     #[inline]
     fn check_align(&self, la: u64, size: u64) -> X<()> {
         // Alignment check (SDM Vol 3A 6.15, interrupt 17).
-        if self.cpl == 3
-            && self.cr0 & cr0::AM != 0
-            && self.rflags & flags::AC != 0
-            && la & (size - 1) != 0
-        {
+        if self.cpl == 3 && self.cr0 & cr0::AM != 0 && self.rflags & flags::AC != 0 && la & (size - 1) != 0 {
             return Err(exc_err(AC, 0));
         }
         Ok(())

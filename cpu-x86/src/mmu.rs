@@ -4,7 +4,7 @@
 //! entries hold host pointers so a hit costs one compare.
 
 use crate::cpu::X86Cpu;
-use crate::fault::{exc_err, X, PF};
+use crate::fault::{exc_err, PF, X};
 use crate::platform::X86Platform;
 use crate::state::{cr0, cr4, efer, flags};
 use sim_core::GuestPhys;
@@ -134,8 +134,7 @@ impl X86Cpu {
                     if user {
                         e.perm & P_W_USER != 0
                     } else {
-                        e.perm & P_W_SUP != 0
-                            && (e.perm & P_USER == 0 || !self.smap_blocks(implicit))
+                        e.perm & P_W_SUP != 0 && (e.perm & P_USER == 0 || !self.smap_blocks(implicit))
                     }
                 }
                 Access::Fetch => {
@@ -147,7 +146,8 @@ impl X86Cpu {
                         }
                 }
             };
-            let pk_ok = e.pkey == 0 || acc == Access::Fetch || self.cr4 & cr4::PKE == 0 || e.perm & P_USER == 0;
+            let pk_ok =
+                e.pkey == 0 || acc == Access::Fetch || self.cr4 & cr4::PKE == 0 || e.perm & P_USER == 0;
             if ok && pk_ok {
                 let off = la & 0xfff;
                 let host = if e.host.is_null() {
@@ -185,8 +185,7 @@ impl X86Cpu {
         let host = p.ram().page_ptr(GuestPhys(pa_page)).unwrap_or(std::ptr::null_mut());
         let vpn = la >> 12;
         let pcid = self.pcid();
-        self.tlb.e[(vpn as usize) % TLB_SIZE] =
-            TlbEntry { tag: vpn, host, pa: pa_page, perm, pkey, pcid };
+        self.tlb.e[(vpn as usize) % TLB_SIZE] = TlbEntry { tag: vpn, host, pa: pa_page, perm, pkey, pcid };
         let off = la & 0xfff;
         let host = if host.is_null() {
             host
@@ -216,13 +215,7 @@ impl X86Cpu {
     }
 
     /// Full page walk; returns (physical page, TLB permission bits, protection key).
-    fn walk(
-        &mut self,
-        p: &mut dyn X86Platform,
-        la: u64,
-        acc: Access,
-        implicit: bool,
-    ) -> X<(u64, u8, u8)> {
+    fn walk(&mut self, p: &mut dyn X86Platform, la: u64, acc: Access, implicit: bool) -> X<(u64, u8, u8)> {
         let user = self.cpl == 3 && !implicit;
         let nxe = self.efer & efer::NXE != 0;
         let pae = self.cr4 & cr4::PAE != 0;

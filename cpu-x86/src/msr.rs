@@ -2,7 +2,7 @@
 //! table 2-2). Unknown MSRs and reserved bits raise #GP(0).
 
 use crate::cpu::X86Cpu;
-use crate::fault::{X, GP0};
+use crate::fault::{GP0, X};
 use crate::mem::canonical;
 use crate::platform::X86Platform;
 use crate::state::*;
@@ -66,7 +66,9 @@ impl X86Cpu {
             IA32_MTRR_FIX16K_80000 | IA32_MTRR_FIX16K_A0000 if self.cpuid.has(Feature::Mtrr) => {
                 m.mtrr_fixed[(idx - IA32_MTRR_FIX16K_80000 + 1) as usize]
             }
-            0x268..=0x26f if self.cpuid.has(Feature::Mtrr) => m.mtrr_fixed[(idx - IA32_MTRR_FIX4K_C0000 + 3) as usize],
+            0x268..=0x26f if self.cpuid.has(Feature::Mtrr) => {
+                m.mtrr_fixed[(idx - IA32_MTRR_FIX4K_C0000 + 3) as usize]
+            }
             IA32_PAT if self.cpuid.has(Feature::Pat) => m.pat,
             IA32_MTRR_DEF_TYPE if self.cpuid.has(Feature::Mtrr) => m.mtrr_def_type,
             IA32_EFER => self.efer,
@@ -127,13 +129,19 @@ impl X86Cpu {
             }
             0x200..=0x20f if self.cpuid.has(Feature::Mtrr) => {
                 let n = (idx - 0x200) as usize;
-                let rsvd = if n % 2 == 0 { 0xff0 | !((1u64 << crate::mmu::MAXPHYADDR) - 1) } else { 0x7ff | !((1u64 << crate::mmu::MAXPHYADDR) - 1) };
-                if v & rsvd != 0 || (n % 2 == 0 && !valid_mem_type(v & 0xff)) {
+                let rsvd = if n.is_multiple_of(2) {
+                    0xff0 | !((1u64 << crate::mmu::MAXPHYADDR) - 1)
+                } else {
+                    0x7ff | !((1u64 << crate::mmu::MAXPHYADDR) - 1)
+                };
+                if v & rsvd != 0 || (n.is_multiple_of(2) && !valid_mem_type(v & 0xff)) {
                     return Err(GP0);
                 }
                 self.msr.mtrr_var[n] = v;
             }
-            IA32_MTRR_FIX64K | IA32_MTRR_FIX16K_80000 | IA32_MTRR_FIX16K_A0000 | 0x268..=0x26f if self.cpuid.has(Feature::Mtrr) => {
+            IA32_MTRR_FIX64K | IA32_MTRR_FIX16K_80000 | IA32_MTRR_FIX16K_A0000 | 0x268..=0x26f
+                if self.cpuid.has(Feature::Mtrr) =>
+            {
                 if (0..8).any(|b| !valid_mem_type((v >> (8 * b)) & 0xff)) {
                     return Err(GP0);
                 }

@@ -3,7 +3,7 @@
 //! descriptor-table access.
 
 use crate::cpu::X86Cpu;
-use crate::fault::{exc_err, Fault, X, GP, GP0, NP, SS as SSV};
+use crate::fault::{exc_err, Fault, GP0, NP, SS as SSV, X};
 use crate::platform::X86Platform;
 use crate::state::*;
 
@@ -177,7 +177,10 @@ impl X86Cpu {
                 let (cs_sel, target, _, _) = self.read_call_gate(p, sel, d)?;
                 let (cd, caddr) = self.read_descriptor(p, cs_sel)?;
                 let cs = Segment::from_descriptor(cs_sel, cd);
-                if !cs.is_code() || (cs.attr & 4 == 0 && cs.dpl() != self.cpl) || (cs.attr & 4 != 0 && cs.dpl() > self.cpl) {
+                if !cs.is_code()
+                    || (cs.attr & 4 == 0 && cs.dpl() != self.cpl)
+                    || (cs.attr & 4 != 0 && cs.dpl() > self.cpl)
+                {
                     return Err(Self::gp_sel(cs_sel));
                 }
                 if !cs.present() {
@@ -279,7 +282,7 @@ impl X86Cpu {
         if !cs.present() {
             return Err(exc_err(NP, (cs_sel & 0xfffc) as u32));
         }
-        if self.efer & efer::LMA != 0 && !(cs.long() && !cs.db()) {
+        if self.efer & efer::LMA != 0 && (!cs.long() || cs.db()) {
             return Err(Self::gp_sel(cs_sel));
         }
         self.set_accessed(p, caddr, cd)?;
@@ -301,13 +304,19 @@ impl X86Cpu {
                 self.cpl = new_cpl;
                 if self.efer & efer::LMA != 0 {
                     self.seg[SS] = Segment { selector: new_cpl as u16, base: 0, limit: 0, attr: 0x93 };
-                    self.seg[CS] = Segment { selector: (cs_sel & !3) | new_cpl as u16, ..Segment::from_descriptor(cs_sel, cd) };
+                    self.seg[CS] = Segment {
+                        selector: (cs_sel & !3) | new_cpl as u16,
+                        ..Segment::from_descriptor(cs_sel, cd)
+                    };
                     self.update_mode();
                     self.regs[4] = new_sp;
                 } else {
                     self.load_stack_for_cpl(p, new_ss, new_cpl)?;
                     self.regs[4] = new_sp;
-                    self.seg[CS] = Segment { selector: (cs_sel & !3) | new_cpl as u16, ..Segment::from_descriptor(cs_sel, cd) };
+                    self.seg[CS] = Segment {
+                        selector: (cs_sel & !3) | new_cpl as u16,
+                        ..Segment::from_descriptor(cs_sel, cd)
+                    };
                     self.update_mode();
                 }
                 self.push(p, gsize, old_ss)?;
@@ -320,7 +329,10 @@ impl X86Cpu {
             } else {
                 self.push(p, gsize, old_cs)?;
                 self.push(p, gsize, ret)?;
-                self.seg[CS] = Segment { selector: (cs_sel & !3) | self.cpl as u16, ..Segment::from_descriptor(cs_sel, cd) };
+                self.seg[CS] = Segment {
+                    selector: (cs_sel & !3) | self.cpl as u16,
+                    ..Segment::from_descriptor(cs_sel, cd)
+                };
                 self.update_mode();
             }
             self.rip = target;
@@ -489,7 +501,13 @@ impl X86Cpu {
         }
         self.seg[CS] = cs;
         self.update_mode();
-        let m = if self.mode == Mode::Long64 { u64::MAX } else if self.seg[SS].db() { 0xffff_ffff } else { 0xffff };
+        let m = if self.mode == Mode::Long64 {
+            u64::MAX
+        } else if self.seg[SS].db() {
+            0xffff_ffff
+        } else {
+            0xffff
+        };
         self.regs[4] = (new_sp.wrapping_add(imm)) & m | (self.regs[4] & !m);
         if self.mode != Mode::Long64 && ip > cs.limit as u64 {
             return Err(GP0);
@@ -501,7 +519,12 @@ impl X86Cpu {
                 let d = self.seg[s];
                 let conforming_code = d.attr & 0x1c == 0x1c;
                 if d.attr & 0x10 != 0 && !conforming_code && d.dpl() < self.cpl {
-                    self.seg[s] = Segment { selector: 0, base: if s >= FS && long { d.base } else { 0 }, limit: 0, attr: 0 };
+                    self.seg[s] = Segment {
+                        selector: 0,
+                        base: if s >= FS && long { d.base } else { 0 },
+                        limit: 0,
+                        attr: 0,
+                    };
                 }
             }
         }

@@ -3,7 +3,7 @@
 //! modelled: a switch to one raises #GP with the selector (documented limitation).
 
 use crate::cpu::X86Cpu;
-use crate::fault::{exc_err, X, NP};
+use crate::fault::{exc_err, NP, X};
 use crate::intr::ts_fault;
 use crate::platform::X86Platform;
 use crate::state::*;
@@ -19,7 +19,13 @@ pub enum TaskSource {
 
 impl X86Cpu {
     /// JMP/CALL to `sel`, whose descriptor `d` is a TSS or a task gate.
-    pub(crate) fn task_switch_sel(&mut self, p: &mut dyn X86Platform, sel: u16, d: u64, src: TaskSource) -> X<()> {
+    pub(crate) fn task_switch_sel(
+        &mut self,
+        p: &mut dyn X86Platform,
+        sel: u16,
+        d: u64,
+        src: TaskSource,
+    ) -> X<()> {
         let dpl = ((d >> 45) & 3) as u8;
         if dpl < self.cpl || dpl < (sel & 3) as u8 {
             return Err(Self::gp_sel(sel));
@@ -32,7 +38,12 @@ impl X86Cpu {
     }
 
     /// An IDT task gate: switch, then push the error code on the new task's stack.
-    pub(crate) fn task_gate_event(&mut self, p: &mut dyn X86Platform, tss_sel: u16, err: Option<u32>) -> X<()> {
+    pub(crate) fn task_gate_event(
+        &mut self,
+        p: &mut dyn X86Platform,
+        tss_sel: u16,
+        err: Option<u32>,
+    ) -> X<()> {
         self.task_switch(p, tss_sel, TaskSource::Int)?;
         if let Some(e) = err {
             let size = if self.tr.typ() & 8 != 0 { 4 } else { 2 };
@@ -56,7 +67,13 @@ impl X86Cpu {
         // Target must be an available 32-bit TSS, or busy for IRET (8.3 step 3).
         let want = if src == TaskSource::Iret { 0xb } else { 0x9 };
         if typ != want {
-            return Err(if typ & 0x17 == 0x1 || typ & 0x17 == 0x3 { Self::gp_sel(sel) } else { Self::gp_sel(sel) });
+            // IRET to a task that is not busy is #TS; any other wrong type is #GP (SDM Vol 3A
+            // 8.3 step 3 and the IRET pseudo-code).
+            return Err(if src == TaskSource::Iret && typ == 0x9 {
+                ts_fault(sel)
+            } else {
+                Self::gp_sel(sel)
+            });
         }
         if d & (1 << 47) == 0 {
             return Err(exc_err(NP, (sel & 0xfffc) as u32));
@@ -142,7 +159,13 @@ impl X86Cpu {
             if *s == CS {
                 continue;
             }
-            self.load_seg(p, *s, sels[i]).map_err(|f| if f.vector == crate::fault::GP { ts_fault(sels[i]) } else { f })?;
+            self.load_seg(p, *s, sels[i]).map_err(|f| {
+                if f.vector == crate::fault::GP {
+                    ts_fault(sels[i])
+                } else {
+                    f
+                }
+            })?;
         }
         self.shadow = 0;
         Ok(())

@@ -18,7 +18,12 @@ fn setup(code: &[u8]) -> (X86Cpu, MockPlatform) {
 
 fn last_exception(c: &X86Cpu) -> Option<usize> {
     let v = c.stats.exceptions.iter().position(|&n| n > 0)?;
-    assert_eq!(c.stats.exceptions.iter().sum::<u64>(), 1, "more than one exception: {:?}", c.stats.exceptions);
+    assert_eq!(
+        c.stats.exceptions.iter().sum::<u64>(),
+        1,
+        "more than one exception: {:?}",
+        c.stats.exceptions
+    );
     Some(v)
 }
 
@@ -225,7 +230,11 @@ fn rdrand_is_deterministic_per_seed() {
 #[test]
 fn cr_reserved_bits_fault() {
     // CR4 bit 31 is reserved; CR0.PG without PE is invalid; CR8 above 15 is invalid.
-    for (code, val) in [([0x0f, 0x22, 0xe0], 1u64 << 31), ([0x0f, 0x22, 0xc0], cr0::PG), ([0x44, 0x0f, 0x22, 0xc0].as_slice().try_into().unwrap_or([0x0f, 0x22, 0xc0]), 16)] {
+    for (code, val) in [
+        ([0x0f, 0x22, 0xe0], 1u64 << 31),
+        ([0x0f, 0x22, 0xc0], cr0::PG),
+        ([0x44, 0x0f, 0x22, 0xc0].as_slice().try_into().unwrap_or([0x0f, 0x22, 0xc0]), 16),
+    ] {
         let (mut c, mut p) = setup(&code);
         c.regs[0] = val;
         c.step(&mut p);
@@ -248,4 +257,3 @@ fn lock_prefix_rules() {
         assert_eq!(last_exception(&c), Some(fault::UD as usize));
     }
 }
-

@@ -41,9 +41,7 @@ struct Exec {
 impl Exec {
     fn new() -> Self {
         // SAFETY: an anonymous private mapping; checked for failure below.
-        let p = unsafe {
-            libc_mmap(std::ptr::null_mut(), 4096, 7, 0x22, -1, 0)
-        };
+        let p = unsafe { libc_mmap(std::ptr::null_mut(), 4096, 7, 0x22, -1, 0) };
         assert!(!p.is_null() && p as isize != -1, "mmap of an executable page failed");
         Self { page: p as *mut u8 }
     }
@@ -83,7 +81,14 @@ impl Exec {
 
 extern "C" {
     #[link_name = "mmap"]
-    fn libc_mmap(addr: *mut std::ffi::c_void, len: usize, prot: i32, flags: i32, fd: i32, off: i64) -> *mut std::ffi::c_void;
+    fn libc_mmap(
+        addr: *mut std::ffi::c_void,
+        len: usize,
+        prot: i32,
+        flags: i32,
+        fd: i32,
+        off: i64,
+    ) -> *mut std::ffi::c_void;
 }
 
 #[derive(Debug, Clone)]
@@ -164,8 +169,8 @@ fn templates() -> Vec<(Code, usize, bool, u64)> {
 
 /// Host-CPU features needed by the BMI/ADX/POPCNT cases, checked at run time.
 fn host_has(leaf7_ebx_bit: u32) -> bool {
-    // SAFETY: CPUID is available on every x86-64 host.
-    let r = unsafe { std::arch::x86_64::__cpuid_count(7, 0) };
+    // CPUID is available on every x86-64 host (safe since Rust 1.8x).
+    let r = std::arch::x86_64::__cpuid_count(7, 0);
     r.ebx & (1 << leaf7_ebx_bit) != 0
 }
 
@@ -204,19 +209,77 @@ fn encode(c: &Case) -> (Vec<u8>, u64) {
         let idx = IDX[c.ops[n]];
         match size {
             8 => full,
-            4 => [Register::EAX, Register::ECX, Register::EDX, Register::EBX, Register::ESP, Register::EBP, Register::ESI, Register::EDI, Register::R8D, Register::R9D, Register::R10D][idx],
-            2 => [Register::AX, Register::CX, Register::DX, Register::BX, Register::SP, Register::BP, Register::SI, Register::DI, Register::R8W, Register::R9W, Register::R10W][idx],
+            4 => [
+                Register::EAX,
+                Register::ECX,
+                Register::EDX,
+                Register::EBX,
+                Register::ESP,
+                Register::EBP,
+                Register::ESI,
+                Register::EDI,
+                Register::R8D,
+                Register::R9D,
+                Register::R10D,
+            ][idx],
+            2 => [
+                Register::AX,
+                Register::CX,
+                Register::DX,
+                Register::BX,
+                Register::SP,
+                Register::BP,
+                Register::SI,
+                Register::DI,
+                Register::R8W,
+                Register::R9W,
+                Register::R10W,
+            ][idx],
             // Byte forms avoid AH..BH: use AL, CL, DL, SIL, DIL, R8L..R10L.
-            _ => [Register::AL, Register::CL, Register::DL, Register::BL, Register::SPL, Register::BPL, Register::SIL, Register::DIL, Register::R8L, Register::R9L, Register::R10L][idx],
+            _ => [
+                Register::AL,
+                Register::CL,
+                Register::DL,
+                Register::BL,
+                Register::SPL,
+                Register::BPL,
+                Register::SIL,
+                Register::DIL,
+                Register::R8L,
+                Register::R9L,
+                Register::R10L,
+            ][idx],
         }
     };
     let name = format!("{:?}", c.code);
-    let size = if name.contains("64") { 8 } else if name.contains("32") { 4 } else if name.contains("16") { 2 } else { 1 };
+    let size = if name.contains("64") {
+        8
+    } else if name.contains("32") {
+        4
+    } else if name.contains("16") {
+        2
+    } else {
+        1
+    };
     let code = c.code;
     let i = match code {
-        Code::Lea_r64_m => Instruction::with2(code, reg_of(0, 8), iced_x86::MemoryOperand::with_base_index_scale_displ_size(REGS[c.ops[1]], REGS[c.ops[2]], 4, c.imm as i32 as i64, 1)),
-        Code::Cqo | Code::Cdqe | Code::Cwd | Code::Lahf | Code::Sahf | Code::Cmc => Ok(Instruction::with(code)),
-        Code::Setg_rm8 | Code::Setbe_rm8 | Code::Inc_rm64 | Code::Not_rm64 | Code::Bswap_r64 => Instruction::with1(code, reg_of(0, if name.contains("rm8") { 1 } else { 8 })),
+        Code::Lea_r64_m => Instruction::with2(
+            code,
+            reg_of(0, 8),
+            iced_x86::MemoryOperand::with_base_index_scale_displ_size(
+                REGS[c.ops[1]],
+                REGS[c.ops[2]],
+                4,
+                c.imm as i32 as i64,
+                1,
+            ),
+        ),
+        Code::Cqo | Code::Cdqe | Code::Cwd | Code::Lahf | Code::Sahf | Code::Cmc => {
+            Ok(Instruction::with(code))
+        }
+        Code::Setg_rm8 | Code::Setbe_rm8 | Code::Inc_rm64 | Code::Not_rm64 | Code::Bswap_r64 => {
+            Instruction::with1(code, reg_of(0, if name.contains("rm8") { 1 } else { 8 }))
+        }
         Code::Dec_rm16 => Instruction::with1(code, reg_of(0, 2)),
         Code::Neg_rm32 | Code::Bswap_r32 => Instruction::with1(code, reg_of(0, 4)),
         Code::Shl_rm64_CL => Instruction::with2(code, reg_of(0, 8), Register::CL),
@@ -225,15 +288,30 @@ fn encode(c: &Case) -> (Vec<u8>, u64) {
         Code::Movzx_r32_rm16 => Instruction::with2(code, reg_of(0, 4), reg_of(1, 2)),
         Code::Movsxd_r64_rm32 => Instruction::with2(code, reg_of(0, 8), reg_of(1, 4)),
         Code::Imul_r32_rm32_imm32 => Instruction::with3(code, reg_of(0, 4), reg_of(1, 4), c.imm as u32),
-        Code::Shld_rm64_r64_imm8 | Code::Shrd_rm32_r32_imm8 => Instruction::with3(code, reg_of(0, size), reg_of(1, size), (c.imm & 0xff) as u32),
-        Code::VEX_Rorx_r64_rm64_imm8 => Instruction::with3(code, reg_of(0, 8), reg_of(1, 8), (c.imm & 0xff) as u32),
-        Code::VEX_Andn_r64_r64_rm64 | Code::VEX_Bextr_r64_rm64_r64 | Code::VEX_Bzhi_r64_rm64_r64 | Code::VEX_Pdep_r64_r64_rm64 | Code::VEX_Shlx_r64_rm64_r64 | Code::VEX_Mulx_r64_r64_rm64 => {
-            Instruction::with3(code, reg_of(0, 8), reg_of(1, 8), reg_of(2, 8))
+        Code::Shld_rm64_r64_imm8 | Code::Shrd_rm32_r32_imm8 => {
+            Instruction::with3(code, reg_of(0, size), reg_of(1, size), (c.imm & 0xff) as u32)
         }
-        Code::VEX_Pext_r32_r32_rm32 | Code::VEX_Sarx_r32_rm32_r32 => Instruction::with3(code, reg_of(0, 4), reg_of(1, 4), reg_of(2, 4)),
-        _ if name.contains("imm8") && !name.starts_with("Sub") => Instruction::with2(code, reg_of(0, size), (c.imm & 0xff) as u32),
+        Code::VEX_Rorx_r64_rm64_imm8 => {
+            Instruction::with3(code, reg_of(0, 8), reg_of(1, 8), (c.imm & 0xff) as u32)
+        }
+        Code::VEX_Andn_r64_r64_rm64
+        | Code::VEX_Bextr_r64_rm64_r64
+        | Code::VEX_Bzhi_r64_rm64_r64
+        | Code::VEX_Pdep_r64_r64_rm64
+        | Code::VEX_Shlx_r64_rm64_r64
+        | Code::VEX_Mulx_r64_r64_rm64 => Instruction::with3(code, reg_of(0, 8), reg_of(1, 8), reg_of(2, 8)),
+        Code::VEX_Pext_r32_r32_rm32 | Code::VEX_Sarx_r32_rm32_r32 => {
+            Instruction::with3(code, reg_of(0, 4), reg_of(1, 4), reg_of(2, 4))
+        }
+        _ if name.contains("imm8") && !name.starts_with("Sub") => {
+            Instruction::with2(code, reg_of(0, size), (c.imm & 0xff) as u32)
+        }
         _ if name.contains("imm") => {
-            if name.contains("64") { Instruction::with2(code, reg_of(0, size), c.imm as i32) } else { Instruction::with2(code, reg_of(0, size), c.imm as i8 as i32) }
+            if name.contains("64") {
+                Instruction::with2(code, reg_of(0, size), c.imm as i32)
+            } else {
+                Instruction::with2(code, reg_of(0, size), c.imm as i8 as i32)
+            }
         }
         _ if name.contains("rm8") => Instruction::with2(code, reg_of(0, size), reg_of(1, size)),
         _ => Instruction::with2(code, reg_of(0, size), reg_of(1, size)),
@@ -251,10 +329,23 @@ fn case() -> impl Strategy<Value = Case> {
         0..n,
         prop::collection::vec(0usize..8, 3),
         any::<u64>(),
-        prop::array::uniform8(prop_oneof![any::<u64>(), 0u64..70, Just(0u64), Just(u64::MAX), Just(0x8000_0000_0000_0000u64), Just(0x7fff_ffff)]),
+        prop::array::uniform8(prop_oneof![
+            any::<u64>(),
+            0u64..70,
+            Just(0u64),
+            Just(u64::MAX),
+            Just(0x8000_0000_0000_0000u64),
+            Just(0x7fff_ffff)
+        ]),
         any::<u16>(),
     )
-        .prop_map(move |(k, ops, imm, regs, f)| Case { code: all[k], ops, imm, regs, flags: (f as u64) & STATUS })
+        .prop_map(move |(k, ops, imm, regs, f)| Case {
+            code: all[k],
+            ops,
+            imm,
+            regs,
+            flags: (f as u64) & STATUS,
+        })
 }
 
 proptest! {

@@ -15,9 +15,7 @@
 #![cfg(target_arch = "x86_64")]
 
 use cpu_x86::testing::{long_mode_cpu, MockPlatform};
-use iced_x86::{
-    Code, CpuidFeature, Encoder, EncodingKind, Instruction, OpCodeOperandKind as K, Register,
-};
+use iced_x86::{Code, CpuidFeature, Encoder, EncodingKind, Instruction, OpCodeOperandKind as K, Register};
 use proptest::prelude::*;
 use sim_core::GuestPhys;
 use std::sync::OnceLock;
@@ -50,15 +48,12 @@ fn page() -> *mut u8 {
 }
 
 fn cases(default: u32) -> u32 {
-    std::env::var("ORACLE_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    std::env::var("ORACLE_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 fn host_has(f: CpuidFeature) -> bool {
-    // SAFETY: CPUID is available on every x86-64 host.
-    let l1 = unsafe { std::arch::x86_64::__cpuid(1) };
+    // CPUID is available on every x86-64 host (safe since Rust 1.8x).
+    let l1 = std::arch::x86_64::__cpuid(1);
     match f {
         CpuidFeature::SSE | CpuidFeature::SSE2 => true,
         CpuidFeature::SSE3 => l1.ecx & 1 != 0,
@@ -85,9 +80,7 @@ fn sse_templates() -> &'static Vec<(Code, Vec<Opnd>)> {
         let mut v = Vec::new();
         for code in Code::values() {
             let oc = code.op_code();
-            if oc.encoding() != EncodingKind::Legacy
-                || code.mnemonic() == iced_x86::Mnemonic::INVALID
-            {
+            if oc.encoding() != EncodingKind::Legacy || code.mnemonic() == iced_x86::Mnemonic::INVALID {
                 continue;
             }
             let feats = code.cpuid_features();
@@ -135,12 +128,7 @@ fn sse_templates() -> &'static Vec<(Code, Vec<Opnd>)> {
 }
 
 fn encode(code: Code, ops: &[Opnd], pick: &[usize], imm: u8) -> Option<Vec<u8>> {
-    let xmm = [
-        Register::XMM0,
-        Register::XMM1,
-        Register::XMM2,
-        Register::XMM3,
-    ];
+    let xmm = [Register::XMM0, Register::XMM1, Register::XMM2, Register::XMM3];
     let gpr = |size: u32, k: usize| -> Register {
         let k = k % 3;
         match size {
@@ -204,9 +192,7 @@ fn f32_special() -> impl Strategy<Value = u32> {
         ]),
         (
             any::<bool>(),
-            prop::sample::select(vec![
-                0u32, 1, 2, 100, 125, 126, 127, 128, 150, 157, 158, 190, 253, 254
-            ]),
+            prop::sample::select(vec![0u32, 1, 2, 100, 125, 126, 127, 128, 150, 157, 158, 190, 253, 254]),
             any::<u32>()
         )
             .prop_map(|(s, e, m)| ((s as u32) << 31) | (e << 23) | (m & 0x7f_ffff)),
@@ -243,8 +229,7 @@ fn f64_special() -> impl Strategy<Value = u64> {
         (
             any::<bool>(),
             prop::sample::select(vec![
-                0u64, 1, 2, 500, 1021, 1022, 1023, 1024, 1052, 1053, 1054, 1085, 1086, 1087, 2045,
-                2046
+                0u64, 1, 2, 500, 1021, 1022, 1023, 1024, 1052, 1053, 1054, 1085, 1086, 1087, 2045, 2046
             ]),
             any::<u64>()
         )
@@ -255,10 +240,8 @@ fn f64_special() -> impl Strategy<Value = u64> {
 fn xmm_value() -> impl Strategy<Value = u128> {
     prop_oneof![
         any::<u128>(),
-        prop::array::uniform4(f32_special()).prop_map(|a| a
-            .iter()
-            .enumerate()
-            .fold(0u128, |r, (k, &x)| r | (x as u128) << (32 * k))),
+        prop::array::uniform4(f32_special())
+            .prop_map(|a| a.iter().enumerate().fold(0u128, |r, (k, &x)| r | (x as u128) << (32 * k))),
         prop::array::uniform2(f64_special()).prop_map(|a| a[0] as u128 | (a[1] as u128) << 64),
         // Short strings with zero terminators for PCMPxSTRx, small integers for shifts.
         prop::array::uniform16(prop_oneof![Just(0u8), 0x41u8..0x45, any::<u8>()])
@@ -395,8 +378,8 @@ proptest! {
         cpu.rflags = c.flags | 2;
         cpu.step(&mut p);
         prop_assert_eq!(cpu.rip, 0x1000 + bytes.len() as u64, "{:?} did not retire: {:02x?}", code, bytes);
-        for k in 0..4 {
-            prop_assert_eq!(cpu.fpu.xmm[k], nx[k], "{:?} xmm{} {:02x?}", code, k, bytes);
+        for (k, want) in nx.iter().enumerate().take(4) {
+            prop_assert_eq!(cpu.fpu.xmm[k], *want, "{:?} xmm{} {:02x?}", code, k, bytes);
         }
         prop_assert_eq!(&cpu.regs[..3], &ng[..], "{:?} gprs {:02x?}", code, bytes);
         prop_assert_eq!(cpu.fpu.mxcsr, nmx, "{:?} mxcsr {:02x?}", code, bytes);
@@ -461,11 +444,7 @@ fn f80_value() -> impl Strategy<Value = u128> {
             _ => m & 0xff00_0000_0000_00ff,
         };
         // Only supported encodings: the integer bit is set iff the exponent is nonzero.
-        let sig = if e == 0 {
-            sig & !(1 << 63)
-        } else {
-            sig | (1 << 63)
-        };
+        let sig = if e == 0 { sig & !(1 << 63) } else { sig | (1 << 63) };
         ((s as u128) << 79) | ((e as u128) << 64) | sig as u128
     })
 }
@@ -515,10 +494,8 @@ proptest! {
 #[test]
 fn sse_template_coverage() {
     let t = sse_templates();
-    let names: std::collections::BTreeSet<String> = t
-        .iter()
-        .map(|(c, _)| format!("{:?}", c.mnemonic()))
-        .collect();
+    let names: std::collections::BTreeSet<String> =
+        t.iter().map(|(c, _)| format!("{:?}", c.mnemonic())).collect();
     eprintln!("{} codes, {} mnemonics: {:?}", t.len(), names.len(), names);
     for m in [
         "Addps",

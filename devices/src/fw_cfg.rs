@@ -49,12 +49,7 @@ pub struct FwCfg {
 impl FwCfg {
     /// An empty fw_cfg device (no items, not even the signature).
     pub fn new() -> Self {
-        Self {
-            items: BTreeMap::new(),
-            files: Vec::new(),
-            selected: 0,
-            offset: 0,
-        }
+        Self { items: BTreeMap::new(), files: Vec::new(), selected: 0, offset: 0 }
     }
 
     /// A device with the standard items: signature, ID, RAM size, CPU counts and an empty
@@ -127,12 +122,7 @@ impl FwCfg {
     pub fn read_byte(&mut self) -> u8 {
         // Bit 14 of the selector is the (obsolete) write flag; it does not change the item.
         let key = self.selected & !0x4000;
-        let b = self
-            .items
-            .get(&key)
-            .and_then(|d| d.get(self.offset))
-            .copied()
-            .unwrap_or(0);
+        let b = self.items.get(&key).and_then(|d| d.get(self.offset)).copied().unwrap_or(0);
         if self.items.get(&key).is_some_and(|d| self.offset < d.len()) {
             self.offset += 1;
         }
@@ -166,11 +156,7 @@ impl PioDevice for FwCfg {
 
     fn pio_write(&mut self, port: u16, size: u8, val: u32, _ctx: &mut IoCtx) {
         if port == FW_CFG_PORT_SEL {
-            let key = if size == 1 {
-                val as u8 as u16
-            } else {
-                val as u16
-            };
+            let key = if size == 1 { val as u8 as u16 } else { val as u16 };
             self.select(key);
         }
     }
@@ -222,11 +208,7 @@ mod tests {
         let kz = f.add_file("opt/z", vec![1, 2, 3]);
         let ka = f.add_file("etc/a", vec![9; 300]);
         assert_eq!((kz, ka), (0x20, 0x21));
-        assert_eq!(
-            f.add_file("opt/z", vec![7]),
-            0x20,
-            "replacing keeps the key"
-        );
+        assert_eq!(f.add_file("opt/z", vec![7]), 0x20, "replacing keeps the key");
         let mut r = rig(f);
         let dir = read_item(&mut r, 0x19, 4 + 2 * 64);
         assert_eq!(dir[0..4], [0, 0, 0, 2]);

@@ -67,21 +67,8 @@ pub struct Hpet {
 impl Hpet {
     /// An HPET driving lines of `lines`, disabled, counter 0.
     pub fn new(lines: Rc<IrqLines>) -> Self {
-        let t = Timer {
-            config: 0,
-            cmp: u64::MAX,
-            period: 0,
-            gen: 0,
-            asserted: None,
-        };
-        Self {
-            lines,
-            config: 0,
-            isr: 0,
-            counter_base: 0,
-            base_tick: 0,
-            timers: [t.clone(), t.clone(), t],
-        }
+        let t = Timer { config: 0, cmp: u64::MAX, period: 0, gen: 0, asserted: None };
+        Self { lines, config: 0, isr: 0, counter_base: 0, base_tick: 0, timers: [t.clone(), t.clone(), t] }
     }
 
     /// The general capabilities and ID register (IA-PC HPET spec 2.3.4).
@@ -107,8 +94,7 @@ impl Hpet {
     /// Main counter value at `now`.
     pub fn counter(&self, now: u64) -> u64 {
         if self.enabled() {
-            self.counter_base
-                .wrapping_add(now.saturating_sub(self.base_tick) / TICKS_PER_COUNT)
+            self.counter_base.wrapping_add(now.saturating_sub(self.base_tick) / TICKS_PER_COUNT)
         } else {
             self.counter_base
         }
@@ -177,9 +163,7 @@ impl Hpet {
         };
         // The counter reaches cur + delta at base_tick + (cur + delta - base) * 100.
         let counts = cur.wrapping_sub(self.counter_base).saturating_add(delta);
-        let Some(tick) = counts
-            .checked_mul(TICKS_PER_COUNT)
-            .and_then(|d| self.base_tick.checked_add(d))
+        let Some(tick) = counts.checked_mul(TICKS_PER_COUNT).and_then(|d| self.base_tick.checked_add(d))
         else {
             return;
         };
@@ -394,15 +378,8 @@ mod tests {
         assert_eq!(r.rd(B + 0xf0, 8, 99_999), 1050);
         let t0 = r.rd(B + 0x100, 8, 0);
         assert_eq!(t0 >> 32, u64::from(HPET_ROUTE_CAP));
-        assert_eq!(
-            t0 & (TN_PER_INT_CAP | TN_SIZE_CAP),
-            TN_PER_INT_CAP | TN_SIZE_CAP
-        );
-        assert_eq!(
-            r.rd(B + 0x120, 8, 0) & TN_PER_INT_CAP,
-            0,
-            "timer 1 not periodic"
-        );
+        assert_eq!(t0 & (TN_PER_INT_CAP | TN_SIZE_CAP), TN_PER_INT_CAP | TN_SIZE_CAP);
+        assert_eq!(r.rd(B + 0x120, 8, 0) & TN_PER_INT_CAP, 0, "timer 1 not periodic");
     }
 
     #[test]
@@ -417,10 +394,7 @@ mod tests {
         r.run(51_000);
         assert_eq!(lines.take_changes(), (0, 1 << 8), "edge on GSI 8");
         assert_eq!(r.rd(B + 0x20, 8, 51_000), 0, "edge: no status");
-        assert!(
-            r.bus.next_event().is_none(),
-            "64-bit one-shot does not re-arm"
-        );
+        assert!(r.bus.next_event().is_none(), "64-bit one-shot does not re-arm");
     }
 
     #[test]

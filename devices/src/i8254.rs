@@ -34,16 +34,12 @@ fn tick_of(c: u64) -> u64 {
 }
 
 fn from_bcd(v: u16) -> u64 {
-    (0..4)
-        .rev()
-        .fold(0, |acc, i| acc * 10 + u64::from((v >> (4 * i)) & 0xf))
+    (0..4).rev().fold(0, |acc, i| acc * 10 + u64::from((v >> (4 * i)) & 0xf))
 }
 
 fn to_bcd(v: u64) -> u16 {
     let v = v % 10_000;
-    (0..4).fold(0, |acc, i| {
-        acc | (((v / 10u64.pow(i)) % 10) as u16) << (4 * i)
-    })
+    (0..4).fold(0, |acc, i| acc | (((v / 10u64.pow(i)) % 10) as u16) << (4 * i))
 }
 
 #[derive(Clone, Debug)]
@@ -103,11 +99,7 @@ impl Channel {
     /// The initial count N in clocks (0 means the maximum, 2^16 or 10^4 in BCD).
     fn n(&self) -> u64 {
         let m = self.modulus();
-        let v = if self.bcd {
-            from_bcd(self.reload)
-        } else {
-            u64::from(self.reload)
-        };
+        let v = if self.bcd { from_bcd(self.reload) } else { u64::from(self.reload) };
         if v == 0 {
             m
         } else {
@@ -251,11 +243,7 @@ impl Channel {
                     2 => true,
                     _ => hi_next,
                 };
-                self.latch = if self.rw == 3 && !hi_next {
-                    Some((v, true))
-                } else {
-                    None
-                };
+                self.latch = if self.rw == 3 && !hi_next { Some((v, true)) } else { None };
                 (v, hi)
             }
             None => {
@@ -482,9 +470,7 @@ mod tests {
 
     fn rig() -> (Rc<IrqLines>, Rig<Pit>) {
         let lines = IrqLines::new();
-        let r = Rig::new(Pit::new(lines.line(0)))
-            .pio(0x40, 4, AccessSize::B1)
-            .pio(0x61, 1, AccessSize::B1);
+        let r = Rig::new(Pit::new(lines.line(0))).pio(0x40, 4, AccessSize::B1).pio(0x61, 1, AccessSize::B1);
         (lines, r)
     }
 
@@ -585,11 +571,7 @@ mod tests {
         r.outb(0x61, 0x01, tick_of(100));
         let v = r.inb(0x61, tick_of(109));
         assert_eq!(v & 0x21, 0x01, "gate readable, OUT still low");
-        assert_eq!(
-            r.inb(0x61, tick_of(110)) & 0x20,
-            0x20,
-            "terminal count 10 clocks after gate"
-        );
+        assert_eq!(r.inb(0x61, tick_of(110)) & 0x20, 0x20, "terminal count 10 clocks after gate");
         let a = r.inb(0x61, 0) & 0x10;
         let b = r.inb(0x61, REFRESH_PERIOD_NS) & 0x10;
         assert_ne!(a, b, "refresh bit toggles");

@@ -41,19 +41,13 @@ struct Pic {
 
 impl Pic {
     fn new(is_master: bool, elcr_mask: u8) -> Self {
-        Self {
-            is_master,
-            elcr_mask,
-            ..Self::default()
-        }
+        Self { is_master, elcr_mask, ..Self::default() }
     }
 
     /// Priority rank (0 = highest) of the highest-priority bit in `mask`, or 8 if none.
     fn priority(&self, mask: u8) -> u8 {
         // 8259A datasheet, "Interrupt priorities": rotation makes IR(priority_add) highest.
-        (0..8)
-            .find(|&p| mask & (1 << ((p + self.priority_add) & 7)) != 0)
-            .unwrap_or(8)
+        (0..8).find(|&p| mask & (1 << ((p + self.priority_add) & 7)) != 0).unwrap_or(8)
     }
 
     /// The IR the PIC would present to the CPU now, if any.
@@ -226,9 +220,7 @@ impl DualPic {
     /// Both PICs in their power-up state (uninitialised, all IRQs edge-triggered).
     pub fn new() -> Self {
         // PIIX datasheet, ELCR: IRQ0, 1, 2 (master) and 8, 13 (slave) must be edge.
-        Self {
-            pics: [Pic::new(true, 0xf8), Pic::new(false, 0xde)],
-        }
+        Self { pics: [Pic::new(true, 0xf8), Pic::new(false, 0xde)] }
     }
 
     fn update(&mut self) {

@@ -256,10 +256,7 @@ mod tests {
         let mut io = r.dev.borrow_mut();
         let m = io.set_irqs(1 << 4, 1 << 4);
         assert_eq!(m.len(), 1);
-        assert_eq!(
-            (m[0].vector, m[0].dest, m[0].logical, m[0].trigger_level),
-            (0x30, 3, true, false)
-        );
+        assert_eq!((m[0].vector, m[0].dest, m[0].logical, m[0].trigger_level), (0x30, 3, true, false));
         assert!(io.set_irqs(1 << 4, 0).is_empty(), "no edge while held");
         assert_eq!(io.set_irqs(0, 1 << 4).len(), 1, "a pulse");
     }
@@ -289,17 +286,9 @@ mod tests {
         let m = r.dev.borrow_mut().take_pending_messages();
         assert_eq!(m.len(), 1);
         assert_eq!(m[0].vector, 0x52);
-        assert_eq!(
-            rreg(&mut r, 0x10 + 2 * 5),
-            0x0000_c052,
-            "remote IRR visible"
-        );
+        assert_eq!(rreg(&mut r, 0x10 + 2 * 5), 0x0000_c052, "remote IRR visible");
         r.wr(BASE + 0x40, 4, 0x52, 0);
-        assert_eq!(
-            r.dev.borrow_mut().take_pending_messages().len(),
-            1,
-            "re-fired"
-        );
+        assert_eq!(r.dev.borrow_mut().take_pending_messages().len(), 1, "re-fired");
         // Remote IRR and delivery status are read-only.
         wreg(&mut r, 0x10 + 2 * 5, 0x0001_1052);
         assert_eq!(rreg(&mut r, 0x10 + 2 * 5) & 0x1000, 0);

@@ -45,14 +45,7 @@ const LVT_ERROR: usize = 5;
 const LVT_MASKED: u32 = 1 << 16;
 /// Writable bits of each LVT entry (SDM Vol 3A 11.5.1, Figure 11-8): timer, thermal,
 /// performance, LINT0, LINT1, error.
-const LVT_WRITABLE: [u32; 6] = [
-    0x0007_00ff,
-    0x0001_07ff,
-    0x0001_07ff,
-    0x0001_a7ff,
-    0x0001_a7ff,
-    0x0001_00ff,
-];
+const LVT_WRITABLE: [u32; 6] = [0x0007_00ff, 0x0001_07ff, 0x0001_07ff, 0x0001_a7ff, 0x0001_a7ff, 0x0001_00ff];
 
 const SVR_ENABLE: u32 = 1 << 8;
 /// Writable SVR bits: vector, APIC software enable, focus processor checking.
@@ -76,10 +69,7 @@ fn bit_clear(r: &mut [u32; 8], v: u8) {
     r[usize::from(v >> 5)] &= !(1 << (v & 31));
 }
 fn highest(r: &[u32; 8]) -> Option<u8> {
-    (0..8)
-        .rev()
-        .find(|&i| r[i] != 0)
-        .map(|i| (i * 32 + 31 - r[i].leading_zeros() as usize) as u8)
+    (0..8).rev().find(|&i| r[i] != 0).map(|i| (i * 32 + 31 - r[i].leading_zeros() as usize) as u8)
 }
 
 /// A local APIC.
@@ -456,15 +446,12 @@ impl Lapic {
 
     /// Timer counts elapsed since the initial count was written.
     fn elapsed_counts(&self, now: u64) -> u64 {
-        self.timer_counts0
-            .saturating_add(now.saturating_sub(self.timer_start) / self.divider())
+        self.timer_counts0.saturating_add(now.saturating_sub(self.timer_start) / self.divider())
     }
 
     /// Tick at which the elapsed count reaches `counts`.
     fn tick_at_counts(&self, counts: u64) -> u64 {
-        let d = counts
-            .saturating_sub(self.timer_counts0)
-            .saturating_mul(self.divider());
+        let d = counts.saturating_sub(self.timer_counts0).saturating_mul(self.divider());
         self.timer_start.saturating_add(d)
     }
 
@@ -501,11 +488,7 @@ impl Lapic {
         self.timer_counts0 = counts;
         if self.timer_next.is_some() {
             let init = u64::from(self.timer_initial);
-            let target = if self.timer_mode() == 1 {
-                (counts / init + 1).saturating_mul(init)
-            } else {
-                init
-            };
+            let target = if self.timer_mode() == 1 { (counts / init + 1).saturating_mul(init) } else { init };
             self.timer_next = Some(self.tick_at_counts(target));
         }
     }
@@ -582,11 +565,7 @@ impl Lapic {
             return None;
         }
         Some(ApicAction::SendIpi(ApicMessage {
-            dest: if self.x2apic() {
-                self.icr_hi
-            } else {
-                self.icr_hi >> 24
-            },
+            dest: if self.x2apic() { self.icr_hi } else { self.icr_hi >> 24 },
             logical: lo & (1 << 11) != 0,
             shorthand: Shorthand::from_bits(lo >> 18),
             mode,
@@ -667,11 +646,7 @@ impl Lapic {
     pub fn msr_read(&self, msr: u32, now: u64) -> Result<u64, ()> {
         if msr == MSR_TSC_DEADLINE {
             // SDM Vol 3A 11.5.4.1: reads 0 outside TSC-deadline mode.
-            return Ok(if self.timer_mode() == 2 {
-                self.tsc_deadline
-            } else {
-                0
-            });
+            return Ok(if self.timer_mode() == 2 { self.tsc_deadline } else { 0 });
         }
         if !(0x800..=0x8ff).contains(&msr) || !self.x2apic() {
             return Err(());
@@ -760,10 +735,7 @@ mod tests {
     }
 
     fn fixed(v: u8, level: bool) -> ApicMessage {
-        ApicMessage {
-            trigger_level: level,
-            ..ApicMessage::fixed(0, v)
-        }
+        ApicMessage { trigger_level: level, ..ApicMessage::fixed(0, v) }
     }
 
     #[test]
@@ -784,43 +756,20 @@ mod tests {
     #[test]
     fn base_msr_transitions() {
         let mut l = Lapic::new(0x12, true);
-        assert_eq!(
-            l.set_base_msr(0xfee0_0000 | BASE_EN | 1),
-            Err(()),
-            "reserved bit 0"
-        );
-        assert_eq!(
-            l.set_base_msr(0xfee0_0000 | BASE_EXTD),
-            Err(()),
-            "EN=0 EXTD=1"
-        );
+        assert_eq!(l.set_base_msr(0xfee0_0000 | BASE_EN | 1), Err(()), "reserved bit 0");
+        assert_eq!(l.set_base_msr(0xfee0_0000 | BASE_EXTD), Err(()), "EN=0 EXTD=1");
         l.set_base_msr(0xfee0_0000 | BASE_EN | BASE_EXTD).unwrap();
         assert!(l.x2apic());
         assert_eq!(l.base_msr() & BASE_BSP, BASE_BSP, "BSP flag kept");
         assert_eq!(l.msr_read(0x802, 0), Ok(0x12));
-        assert_eq!(
-            l.msr_read(0x80d, 0),
-            Ok((1 << 16) | (1 << 2)),
-            "derived LDR"
-        );
-        assert_eq!(
-            l.set_base_msr(0xfee0_0000 | BASE_EN),
-            Err(()),
-            "x2APIC -> xAPIC"
-        );
+        assert_eq!(l.msr_read(0x80d, 0), Ok((1 << 16) | (1 << 2)), "derived LDR");
+        assert_eq!(l.set_base_msr(0xfee0_0000 | BASE_EN), Err(()), "x2APIC -> xAPIC");
         l.set_base_msr(0xfee0_0000).unwrap();
-        assert!(
-            l.lint0_extint(),
-            "globally disabled: PIC goes straight to the CPU"
-        );
+        assert!(l.lint0_extint(), "globally disabled: PIC goes straight to the CPU");
         assert_eq!(l.set_base_msr(0xfee0_0000 | BASE_EN | BASE_EXTD), Err(()));
         l.set_base_msr(0xfee0_0000 | BASE_EN).unwrap();
         assert_eq!(l.mmio_read(0x20, 0), 0x12 << 24);
-        assert_eq!(
-            l.msr_read(0x802, 0),
-            Err(()),
-            "x2APIC MSRs #GP in xAPIC mode"
-        );
+        assert_eq!(l.msr_read(0x802, 0), Err(()), "x2APIC MSRs #GP in xAPIC mode");
     }
 
     #[test]
@@ -861,10 +810,7 @@ mod tests {
         let mut l = Lapic::new(1, false);
         l.deliver(&fixed(0x40, false));
         assert!(!l.has_interrupt());
-        l.deliver(&ApicMessage {
-            mode: DeliveryMode::Nmi,
-            ..fixed(0, false)
-        });
+        l.deliver(&ApicMessage { mode: DeliveryMode::Nmi, ..fixed(0, false) });
         assert!(l.take_nmi() && !l.take_nmi());
         l.mmio_write(0x320, 0x20, 0);
         assert_eq!(l.mmio_read(0x320, 0), 0x10020, "mask sticks while disabled");
@@ -893,18 +839,11 @@ mod tests {
         let a = l.mmio_write(0x300, 0x000c_4500, 0);
         match a {
             Some(ApicAction::SendIpi(m)) => {
-                assert_eq!(
-                    (m.mode, m.shorthand),
-                    (DeliveryMode::Init, Shorthand::AllExcludingSelf)
-                )
+                assert_eq!((m.mode, m.shorthand), (DeliveryMode::Init, Shorthand::AllExcludingSelf))
             }
             other => panic!("{other:?}"),
         }
-        assert_eq!(
-            l.mmio_write(0x300, 0x0000_0005, 0),
-            None,
-            "vector 5 is illegal"
-        );
+        assert_eq!(l.mmio_write(0x300, 0x0000_0005, 0), None, "vector 5 is illegal");
         assert_eq!(l.mmio_read(0x280, 0), 0, "ESR needs a write first");
         l.mmio_write(0x280, 0, 0);
         assert_eq!(l.mmio_read(0x280, 0), 0x20);
@@ -916,29 +855,15 @@ mod tests {
     #[test]
     fn init_sipi_extint() {
         let mut l = Lapic::new(1, false);
-        let init = ApicMessage {
-            mode: DeliveryMode::Init,
-            ..fixed(0, false)
-        };
-        l.deliver(&ApicMessage {
-            level: false,
-            trigger_level: true,
-            ..init
-        });
+        let init = ApicMessage { mode: DeliveryMode::Init, ..fixed(0, false) };
+        l.deliver(&ApicMessage { level: false, trigger_level: true, ..init });
         assert!(!l.take_init(), "INIT de-assert ignored");
         l.deliver(&init);
         assert!(l.take_init());
-        l.deliver(&ApicMessage {
-            mode: DeliveryMode::StartUp,
-            vector: 0x9f,
-            ..init
-        });
+        l.deliver(&ApicMessage { mode: DeliveryMode::StartUp, vector: 0x9f, ..init });
         assert_eq!(l.take_sipi(), Some(0x9f));
         assert_eq!(l.take_sipi(), None);
-        l.deliver(&ApicMessage {
-            mode: DeliveryMode::ExtInt,
-            ..init
-        });
+        l.deliver(&ApicMessage { mode: DeliveryMode::ExtInt, ..init });
         assert!(l.take_extint());
     }
 
@@ -1022,11 +947,7 @@ mod tests {
         l.set_base_msr(0xfee0_0000 | BASE_EN | BASE_EXTD).unwrap();
         assert_eq!(l.mmio_read(0x20, 0), 0, "MMIO disabled in x2APIC mode");
         l.msr_write(0x80f, 0x1ff, 0).unwrap();
-        assert_eq!(
-            l.msr_write(0x80f, 1 << 12, 0),
-            Err(()),
-            "EOI suppression unsupported"
-        );
+        assert_eq!(l.msr_write(0x80f, 1 << 12, 0), Err(()), "EOI suppression unsupported");
         let a = l.msr_write(0x830, (9u64 << 32) | 0x4031, 0).unwrap();
         match a {
             Some(ApicAction::SendIpi(m)) => assert_eq!((m.dest, m.vector), (9, 0x31)),

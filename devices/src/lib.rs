@@ -74,9 +74,7 @@ pub(crate) mod testutil {
             self
         }
         pub fn mmio(mut self, base: u64, len: u64, sizes: AccessSize) -> Self {
-            self.bus
-                .map_mmio(self.idx, GuestPhys(base), len, sizes)
-                .expect("map");
+            self.bus.map_mmio(self.idx, GuestPhys(base), len, sizes).expect("map");
             self
         }
         pub fn outb(&mut self, port: u16, v: u8, now: u64) {
@@ -109,10 +107,7 @@ mod robustness {
     struct Lcg(u64);
     impl Lcg {
         fn next(&mut self) -> u64 {
-            self.0 = self
-                .0
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             self.0 >> 11
         }
         fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
@@ -166,14 +161,13 @@ mod robustness {
             1,
         );
         let ports = [0x20, 0x21, 0xa0, 0xa1, 0x4d0, 0x4d1];
-        let pic = Rig::new(DualPic::new())
-            .pio(0x20, 2, AccessSize::B1)
-            .pio(0xa0, 2, AccessSize::B1)
-            .pio(0x4d0, 2, AccessSize::B1);
+        let pic = Rig::new(DualPic::new()).pio(0x20, 2, AccessSize::B1).pio(0xa0, 2, AccessSize::B1).pio(
+            0x4d0,
+            2,
+            AccessSize::B1,
+        );
         hammer_pio(pic, &ports, 2);
-        let pit = Rig::new(Pit::new(lines.line(0)))
-            .pio(0x40, 4, AccessSize::B1)
-            .pio(0x61, 1, AccessSize::B1);
+        let pit = Rig::new(Pit::new(lines.line(0))).pio(0x40, 4, AccessSize::B1).pio(0x61, 1, AccessSize::B1);
         hammer_pio(pit, &[0x40, 0x41, 0x42, 0x43, 0x61], 3);
         let rtc = Rig::new(Rtc::new(lines.line(8), u64::MAX)).pio(0x70, 2, AccessSize::B1);
         hammer_pio(rtc, &[0x70, 0x71, 0x71, 0x71], 4);
@@ -184,9 +178,7 @@ mod robustness {
             .pio(0xe4, 4, AccessSize::B4)
             .pio(0x2000, 24, AccessSize::B1);
         hammer_pio(td, &[0xe0, 0xe2, 0xe4, 0x2000, 0x2017, 0x2016], 6);
-        let pw = Rig::new(Power::new(s.clone()))
-            .pio(0x604, 2, AccessSize::B1_2)
-            .pio(0x92, 1, AccessSize::B1);
+        let pw = Rig::new(Power::new(s.clone())).pio(0x604, 2, AccessSize::B1_2).pio(0x92, 1, AccessSize::B1);
         hammer_pio(pw, &[0x604, 0x605, 0x92], 7);
         let de = Rig::new(DebugExit::new(s)).pio(0xf4, 4, AccessSize::B1_4);
         hammer_pio(de, &[0xf4, 0xf5], 8);

@@ -56,11 +56,7 @@ impl PcTestdev {
     fn latch_mask(port: u16, size: u8) -> (u32, u64) {
         let shift = u32::from(port & 3) * 8;
         let bits = u32::from(size.min(4)) * 8;
-        let mask = if bits >= 32 {
-            u64::from(u32::MAX)
-        } else {
-            (1u64 << bits) - 1
-        };
+        let mask = if bits >= 32 { u64::from(u32::MAX) } else { (1u64 << bits) - 1 };
         (shift, mask << shift)
     }
 }
@@ -111,9 +107,7 @@ impl MmioDevice for PcTestdev {
     fn mmio_read(&mut self, offset: u64, size: u8, _ctx: &mut IoCtx) -> u64 {
         let mut v = 0u64;
         for i in 0..u64::from(size.min(8)) {
-            let b = usize::try_from(offset.wrapping_add(i))
-                .ok()
-                .and_then(|o| self.iomem.get(o));
+            let b = usize::try_from(offset.wrapping_add(i)).ok().and_then(|o| self.iomem.get(o));
             v |= u64::from(b.copied().unwrap_or(0)) << (8 * i);
         }
         v
@@ -121,9 +115,7 @@ impl MmioDevice for PcTestdev {
 
     fn mmio_write(&mut self, offset: u64, size: u8, val: u64, _ctx: &mut IoCtx) {
         for i in 0..u64::from(size.min(8)) {
-            let slot = usize::try_from(offset.wrapping_add(i))
-                .ok()
-                .and_then(|o| self.iomem.get_mut(o));
+            let slot = usize::try_from(offset.wrapping_add(i)).ok().and_then(|o| self.iomem.get_mut(o));
             if let Some(b) = slot {
                 *b = (val >> (8 * i)) as u8;
             }

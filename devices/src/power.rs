@@ -37,12 +37,7 @@ pub struct Power {
 impl Power {
     /// The power/reset device, raising requests on `signals`. A20 starts enabled.
     pub fn new(signals: Rc<Signals>) -> Self {
-        Self {
-            signals,
-            pm1a_cnt: 0,
-            rst_cnt: 0,
-            port92: 0x02,
-        }
+        Self { signals, pm1a_cnt: 0, rst_cnt: 0, port92: 0x02 }
     }
 
     /// True if the A20 gate (port 0x92 bit 1) is enabled.

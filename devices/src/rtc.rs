@@ -99,8 +99,7 @@ impl Tm {
 
     fn to_secs(self) -> i64 {
         let days = days_from_civil(self.year, self.mon.clamp(1, 12), self.mday.clamp(1, 31));
-        days.saturating_mul(86_400)
-            .saturating_add(self.hour * 3600 + self.min * 60 + self.sec)
+        days.saturating_mul(86_400).saturating_add(self.hour * 3600 + self.min * 60 + self.sec)
     }
 }
 
@@ -157,9 +156,7 @@ impl Rtc {
 
     /// Seconds since the Unix epoch shown by the clock at tick `now`.
     pub fn unix_time(&self, now: u64) -> i64 {
-        (self.base as i64)
-            .wrapping_add((now / NS) as i64)
-            .wrapping_add(self.offset)
+        (self.base as i64).wrapping_add((now / NS) as i64).wrapping_add(self.offset)
     }
 
     fn binary(&self) -> bool {
@@ -258,10 +255,7 @@ impl Rtc {
         // MC146818 datasheet: alarm bytes with bits 7:6 = 11 are "don't care".
         let dc = |v: u8| v & 0xc0 == 0xc0;
         let cur = [self.cmos[0], self.cmos[2], self.cmos[4]];
-        [1usize, 3, 5]
-            .iter()
-            .zip(cur)
-            .all(|(&a, c)| dc(self.cmos[a]) || self.cmos[a] == c)
+        [1usize, 3, 5].iter().zip(cur).all(|(&a, c)| dc(self.cmos[a]) || self.cmos[a] == c)
     }
 
     /// Accounts update-ended, alarm and periodic flags up to `now`.
@@ -467,10 +461,7 @@ mod tests {
             assert_eq!(Tm::from_secs(t).to_secs(), t);
         }
         let tm = Tm::from_secs(BASE as i64);
-        assert_eq!(
-            (tm.year, tm.mon, tm.mday, tm.hour, tm.wday),
-            (2024, 2, 29, 23, 5)
-        );
+        assert_eq!((tm.year, tm.mon, tm.mday, tm.hour, tm.wday), (2024, 2, 29, 23, 5));
     }
 
     #[test]

@@ -199,15 +199,8 @@ impl Uart16550 {
         if self.ier & IER_ERBFI != 0 && !self.rx.is_empty() {
             // In FIFO mode, fewer bytes than the trigger level are reported as a character
             // timeout (which fires after 4 character times on real hardware; here at once).
-            let visible = self
-                .rx
-                .len()
-                .min(if self.fifo_enabled() { FIFO_SIZE } else { 1 });
-            return if visible >= self.trigger_level() {
-                IIR_RDA
-            } else {
-                IIR_TIMEOUT
-            };
+            let visible = self.rx.len().min(if self.fifo_enabled() { FIFO_SIZE } else { 1 });
+            return if visible >= self.trigger_level() { IIR_RDA } else { IIR_TIMEOUT };
         }
         if self.ier & IER_ETBEI != 0 && self.thre_pending {
             return IIR_THRE;
@@ -363,11 +356,7 @@ mod tests {
     fn uart() -> (Uart16550, Sink, Rc<IrqLines>) {
         let lines = IrqLines::new();
         let sink = Sink::default();
-        (
-            Uart16550::new(lines.line(4), Box::new(sink.clone())),
-            sink,
-            lines,
-        )
+        (Uart16550::new(lines.line(4), Box::new(sink.clone())), sink, lines)
     }
 
     #[test]
@@ -432,11 +421,7 @@ mod tests {
         assert_eq!(u.read_reg(2), IIR_NONE, "IIR read cleared THRE");
         assert_eq!(lines.levels(), 0);
         u.write_reg(0, b'q');
-        assert_eq!(
-            u.read_reg(2),
-            IIR_THRE,
-            "THR empty again after instant transmit"
-        );
+        assert_eq!(u.read_reg(2), IIR_THRE, "THR empty again after instant transmit");
     }
 
     #[test]

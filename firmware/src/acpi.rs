@@ -35,10 +35,7 @@ const INTI_EDGE_HIGH: u16 = 0x0005;
 
 /// Value that makes the byte sum of `bytes` plus it zero.
 fn checksum(bytes: &[u8]) -> u8 {
-    bytes
-        .iter()
-        .fold(0u8, |a, &b| a.wrapping_add(b))
-        .wrapping_neg()
+    bytes.iter().fold(0u8, |a, &b| a.wrapping_add(b)).wrapping_neg()
 }
 
 /// Uses an x2APIC entry when the APIC ID or processor UID does not fit the 8-bit entry
@@ -48,11 +45,7 @@ fn needs_x2apic(index: usize, apic_id: u32) -> bool {
 }
 
 fn madt_size(cpus: &[u32]) -> u64 {
-    let per_cpu: u64 = cpus
-        .iter()
-        .enumerate()
-        .map(|(i, &id)| if needs_x2apic(i, id) { 16 } else { 8 })
-        .sum();
+    let per_cpu: u64 = cpus.iter().enumerate().map(|(i, &id)| if needs_x2apic(i, id) { 16 } else { 8 }).sum();
     44 + per_cpu + 12 + 10 + 6
 }
 
@@ -132,37 +125,22 @@ pub fn build_acpi(
     if cpus.is_empty() {
         return Err(Error::Config("ACPI: at least one CPU is required".into()));
     }
-    if let Some((i, id)) = cpus
-        .iter()
-        .enumerate()
-        .find(|(i, id)| cpus[..*i].contains(id))
-    {
-        return Err(Error::Config(format!(
-            "ACPI: CPU {i} repeats local APIC ID {id}"
-        )));
+    if let Some((i, id)) = cpus.iter().enumerate().find(|(i, id)| cpus[..*i].contains(id)) {
+        return Err(Error::Config(format!("ACPI: CPU {i} repeats local APIC ID {id}")));
     }
     if rsdp.raw() & 0xf != 0 {
-        return Err(Error::Config(format!(
-            "ACPI: RSDP address {rsdp} is not 16-byte aligned"
-        )));
+        return Err(Error::Config(format!("ACPI: RSDP address {rsdp} is not 16-byte aligned")));
     }
     let size = acpi_tables_size(cpus);
     let t = tables.raw();
-    let t_end = t
-        .checked_add(size)
-        .filter(|&e| e <= 1 << 32)
-        .ok_or_else(|| {
-            Error::Config(format!(
-                "ACPI: tables at {tables}..+{size:#x} must lie below 4 GiB (RSDT has 32-bit pointers)"
-            ))
-        })?;
+    let t_end = t.checked_add(size).filter(|&e| e <= 1 << 32).ok_or_else(|| {
+        Error::Config(format!(
+            "ACPI: tables at {tables}..+{size:#x} must lie below 4 GiB (RSDT has 32-bit pointers)"
+        ))
+    })?;
     for (at, len, what) in [(rsdp, RSDP_SIZE, "RSDP"), (tables, size, "tables")] {
         if !ram.contains(at, len) {
-            return Err(Error::OutsideRam {
-                addr: at,
-                len,
-                hint: format!(" (ACPI {what})"),
-            });
+            return Err(Error::OutsideRam { addr: at, len, hint: format!(" (ACPI {what})") });
         }
     }
     if rsdp.raw() < t_end && t < rsdp.raw() + RSDP_SIZE {
@@ -191,11 +169,9 @@ pub fn build_acpi(
     r[32] = checksum(&r);
 
     let mut blob = vec![0u8; size as usize];
-    for (off, table) in [
-        (XSDT_OFF, finish(xsdt)),
-        (RSDT_OFF, finish(rsdt)),
-        (MADT_OFF, madt(cpus, ioapic, lapic_addr)),
-    ] {
+    for (off, table) in
+        [(XSDT_OFF, finish(xsdt)), (RSDT_OFF, finish(rsdt)), (MADT_OFF, madt(cpus, ioapic, lapic_addr))]
+    {
         let off = off as usize;
         blob[off..off + table.len()].copy_from_slice(&table);
     }
@@ -258,24 +234,15 @@ mod tests {
         let rsdt = table(&ram, rsdt_addr);
         assert_eq!(&rsdt[0..4], b"RSDT");
         assert_eq!(sum(&rsdt), 0);
-        assert_eq!(
-            u32::from_le_bytes(rsdt[36..40].try_into().unwrap()) as u64,
-            madt_addr
-        );
+        assert_eq!(u32::from_le_bytes(rsdt[36..40].try_into().unwrap()) as u64, madt_addr);
 
         let madt = table(&ram, madt_addr);
         assert_eq!(&madt[0..4], b"APIC");
         assert_eq!(&madt[10..16], b"CHIMRA");
         assert_eq!(sum(&madt), 0);
         assert_eq!(madt.len() as u64, madt_size(&cpus));
-        assert_eq!(
-            madt_addr + madt.len() as u64,
-            0xe_1000 + acpi_tables_size(&cpus)
-        );
-        assert_eq!(
-            u32::from_le_bytes(madt[36..40].try_into().unwrap()),
-            0xfee0_0000
-        );
+        assert_eq!(madt_addr + madt.len() as u64, 0xe_1000 + acpi_tables_size(&cpus));
+        assert_eq!(u32::from_le_bytes(madt[36..40].try_into().unwrap()), 0xfee0_0000);
         assert_eq!(u32::from_le_bytes(madt[40..44].try_into().unwrap()), 1);
         let mut entries = Vec::new();
         let mut off = 44;
@@ -322,38 +289,13 @@ mod tests {
         let io = (0, 0xfec0_0000, 0);
         let lapic = 0xfee0_0000;
         let mut call = |rsdp: u64, tables: u64, cpus: &[u32]| {
-            build_acpi(
-                &mut ram,
-                GuestPhys(rsdp),
-                GuestPhys(tables),
-                cpus,
-                io,
-                lapic,
-            )
+            build_acpi(&mut ram, GuestPhys(rsdp), GuestPhys(tables), cpus, io, lapic)
         };
-        assert!(matches!(
-            call(0xe_0008, 0xe_1000, &[0]),
-            Err(Error::Config(_))
-        ));
-        assert!(matches!(
-            call(0xe_0000, 0xe_1000, &[]),
-            Err(Error::Config(_))
-        ));
-        assert!(matches!(
-            call(0xe_0000, 0xe_1000, &[1, 1]),
-            Err(Error::Config(_))
-        ));
-        assert!(matches!(
-            call(0xe_0000, 0xe_0010, &[0]),
-            Err(Error::Config(_))
-        ));
-        assert!(matches!(
-            call(0xe_0000, 0xf_ffc0, &[0]),
-            Err(Error::OutsideRam { .. })
-        ));
-        assert!(matches!(
-            call(0x20_0000, 0xe_0000, &[0]),
-            Err(Error::OutsideRam { .. })
-        ));
+        assert!(matches!(call(0xe_0008, 0xe_1000, &[0]), Err(Error::Config(_))));
+        assert!(matches!(call(0xe_0000, 0xe_1000, &[]), Err(Error::Config(_))));
+        assert!(matches!(call(0xe_0000, 0xe_1000, &[1, 1]), Err(Error::Config(_))));
+        assert!(matches!(call(0xe_0000, 0xe_0010, &[0]), Err(Error::Config(_))));
+        assert!(matches!(call(0xe_0000, 0xf_ffc0, &[0]), Err(Error::OutsideRam { .. })));
+        assert!(matches!(call(0x20_0000, 0xe_0000, &[0]), Err(Error::OutsideRam { .. })));
     }
 }

@@ -73,17 +73,7 @@ pub struct InitialRegs {
 
 impl Default for InitialRegs {
     fn default() -> Self {
-        Self {
-            rax: 0,
-            rbx: 0,
-            rcx: 0,
-            rdx: 0,
-            rsi: 0,
-            rdi: 0,
-            rsp: 0,
-            rbp: 0,
-            rflags: INITIAL_RFLAGS,
-        }
+        Self { rax: 0, rbx: 0, rcx: 0, rdx: 0, rsi: 0, rdi: 0, rsp: 0, rbp: 0, rflags: INITIAL_RFLAGS }
     }
 }
 
@@ -103,11 +93,7 @@ pub struct Segment {
 impl Segment {
     /// The 8-byte GDT descriptor for this segment (base and limit must fit 32/20 bits).
     pub fn descriptor(&self) -> u64 {
-        let limit = if self.flags & 0x8 != 0 {
-            u64::from(self.limit >> 12)
-        } else {
-            u64::from(self.limit)
-        };
+        let limit = if self.flags & 0x8 != 0 { u64::from(self.limit >> 12) } else { u64::from(self.limit) };
         let base = self.base & 0xffff_ffff;
         (limit & 0xffff)
             | ((base & 0xff_ffff) << 16)
@@ -119,33 +105,15 @@ impl Segment {
 
     /// Flat 4 GiB 32-bit code segment, execute/read, DPL 0.
     pub const fn code32(selector: u16) -> Self {
-        Self {
-            selector,
-            base: 0,
-            limit: 0xffff_ffff,
-            access: 0x9b,
-            flags: 0xc,
-        }
+        Self { selector, base: 0, limit: 0xffff_ffff, access: 0x9b, flags: 0xc }
     }
     /// 64-bit code segment (L = 1, D = 0), execute/read, DPL 0.
     pub const fn code64(selector: u16) -> Self {
-        Self {
-            selector,
-            base: 0,
-            limit: 0xffff_ffff,
-            access: 0x9b,
-            flags: 0xa,
-        }
+        Self { selector, base: 0, limit: 0xffff_ffff, access: 0x9b, flags: 0xa }
     }
     /// Flat 4 GiB data segment, read/write, DPL 0.
     pub const fn data32(selector: u16) -> Self {
-        Self {
-            selector,
-            base: 0,
-            limit: 0xffff_ffff,
-            access: 0x93,
-            flags: 0xc,
-        }
+        Self { selector, base: 0, limit: 0xffff_ffff, access: 0x93, flags: 0xc }
     }
 }
 

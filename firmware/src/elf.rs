@@ -56,12 +56,7 @@ impl Reader<'_> {
     /// The file bytes `[off, off+len)` or a `Truncated` error naming `what`.
     pub fn get(&self, what: &'static str, off: u64, len: u64) -> Result<&[u8], LoadError> {
         let file_len = self.bytes.len() as u64;
-        let trunc = LoadError::Truncated {
-            what,
-            offset: off,
-            len,
-            file_len,
-        };
+        let trunc = LoadError::Truncated { what, offset: off, len, file_len };
         let end = off.checked_add(len).ok_or(trunc.clone())?;
         if end > file_len {
             return Err(trunc);
@@ -102,17 +97,10 @@ pub fn parse(bytes: &[u8]) -> Result<ElfFile, LoadError> {
     match ident[5] {
         1 => {}
         2 => return Err(LoadError::BigEndian),
-        d => {
-            return Err(LoadError::BadElfHeader(format!(
-                "invalid data encoding {d}"
-            )))
-        }
+        d => return Err(LoadError::BadElfHeader(format!("invalid data encoding {d}"))),
     }
     if ident[6] != 1 {
-        return Err(LoadError::BadElfHeader(format!(
-            "invalid identification version {}",
-            ident[6]
-        )));
+        return Err(LoadError::BadElfHeader(format!("invalid identification version {}", ident[6])));
     }
     let hdr_len = match class {
         Class::Elf32 => 52,
@@ -123,9 +111,7 @@ pub fn parse(bytes: &[u8]) -> Result<ElfFile, LoadError> {
     let machine = r.u16("ELF header", 18)?;
     let version = r.u32("ELF header", 20)?;
     if version != 1 {
-        return Err(LoadError::BadElfHeader(format!(
-            "invalid e_version {version}"
-        )));
+        return Err(LoadError::BadElfHeader(format!("invalid e_version {version}")));
     }
     // ELF gABI field offsets for each class.
     let (entry, phoff, phentsize, phnum, want_entsize) = match class {
@@ -191,22 +177,9 @@ pub fn parse(bytes: &[u8]) -> Result<ElfFile, LoadError> {
         if memsz == 0 {
             continue;
         }
-        segments.push(LoadSegment {
-            index,
-            offset,
-            vaddr,
-            paddr,
-            filesz,
-            memsz,
-        });
+        segments.push(LoadSegment { index, offset, vaddr, paddr, filesz, memsz });
     }
-    Ok(ElfFile {
-        class,
-        machine,
-        e_type,
-        entry,
-        segments,
-    })
+    Ok(ElfFile { class, machine, e_type, entry, segments })
 }
 
 impl ElfFile {
@@ -218,16 +191,10 @@ impl ElfFile {
             Class::Elf64 => (64, EM_X86_64, "EM_X86_64 (62)"),
         };
         if self.machine != want {
-            return Err(LoadError::WrongMachine {
-                bits,
-                machine: self.machine,
-                expected: name,
-            });
+            return Err(LoadError::WrongMachine { bits, machine: self.machine, expected: name });
         }
         if self.e_type != ET_EXEC {
-            return Err(LoadError::NotExecutable {
-                e_type: self.e_type,
-            });
+            return Err(LoadError::NotExecutable { e_type: self.e_type });
         }
         if self.segments.is_empty() {
             return Err(LoadError::NoLoadableSegments);
@@ -242,10 +209,7 @@ impl ElfFile {
         let e = self.entry;
         for s in &self.segments {
             if e >= s.vaddr && e - s.vaddr < s.memsz {
-                return s
-                    .paddr
-                    .checked_add(e - s.vaddr)
-                    .ok_or(LoadError::Overflow("entry point"));
+                return s.paddr.checked_add(e - s.vaddr).ok_or(LoadError::Overflow("entry point"));
             }
         }
         for s in &self.segments {

@@ -48,11 +48,7 @@ const PTE_P_RW: u64 = 0x3;
 const PTE_PS: u64 = 0x80;
 
 fn low_region() -> Range {
-    Range::new(
-        LOW_REGION_START,
-        LOW_REGION_END,
-        "boot page tables, GDT and stack (0x1000-0xffff)",
-    )
+    Range::new(LOW_REGION_START, LOW_REGION_END, "boot page tables, GDT and stack (0x1000-0xffff)")
 }
 
 /// Writes the identity-mapping page tables for the first 4 GiB.
@@ -82,11 +78,7 @@ fn write_page_tables(ram: &mut GuestRam) -> Result<(), LoadError> {
 }
 
 /// Loads a plain ELF64 x86-64 executable and prepares 64-bit long-mode entry.
-pub fn load_elf64(
-    ram: &mut GuestRam,
-    image: &[u8],
-    opts: &MultibootOptions,
-) -> Result<BootInfo, LoadError> {
+pub fn load_elf64(ram: &mut GuestRam, image: &[u8], opts: &MultibootOptions) -> Result<BootInfo, LoadError> {
     let e = elf::parse(image)?;
     if e.class != Class::Elf64 {
         return Err(LoadError::Elf32WithoutMultiboot);
@@ -99,10 +91,7 @@ pub fn load_elf64(
             addr: entry,
         });
     }
-    if !ram.contains(
-        GuestPhys(LOW_REGION_START),
-        LOW_REGION_END - LOW_REGION_START,
-    ) {
+    if !ram.contains(GuestPhys(LOW_REGION_START), LOW_REGION_END - LOW_REGION_START) {
         return Err(LoadError::NoRoom {
             what: "boot page tables, GDT and stack at 0x1000-0xffff (not RAM)".into(),
             size: LOW_REGION_END - LOW_REGION_START,
@@ -117,10 +106,7 @@ pub fn load_elf64(
     let ds = Segment::data32(DATA_SELECTOR);
     let gdt = gdt_bytes(&cs, &ds);
     if !ram.write(GuestPhys(GDT_ADDR), &gdt) {
-        return Err(LoadError::NoRoom {
-            what: "GDT".into(),
-            size: gdt.len() as u64,
-        });
+        return Err(LoadError::NoRoom { what: "GDT".into(), size: gdt.len() as u64 });
     }
     // The stack starts empty.
     if let Some(stack) = ram.slice_mut(GuestPhys(0x8000), (STACK_TOP - 0x8000) as usize) {
@@ -161,21 +147,14 @@ mod tests {
     fn opts() -> MultibootOptions {
         MultibootOptions {
             cmdline: "root=/dev/vda".into(),
-            modules: vec![Module {
-                data: vec![9; 100],
-                cmdline: "initrd".into(),
-            }],
+            modules: vec![Module { data: vec![9; 100], cmdline: "initrd".into() }],
             reserved: vec![(0xfec0_0000, 0xfec0_1000, "ioapic".into())],
             ram_map: vec![],
         }
     }
 
     fn kernel() -> Vec<u8> {
-        elf(&ElfSpec::new(
-            true,
-            0x20_0100,
-            vec![Seg::at(0x20_0000, &[0xcc; 0x300], 0x1000)],
-        ))
+        elf(&ElfSpec::new(true, 0x20_0100, vec![Seg::at(0x20_0000, &[0xcc; 0x300], 0x1000)]))
     }
 
     #[test]
@@ -234,12 +213,7 @@ mod tests {
 
     #[test]
     fn higher_half_kernel_enters_at_physical_address() {
-        let seg = Seg {
-            vaddr: 0xffff_ffff_8020_0000,
-            paddr: 0x20_0000,
-            data: vec![0x90; 0x10],
-            memsz: 0x10,
-        };
+        let seg = Seg { vaddr: 0xffff_ffff_8020_0000, paddr: 0x20_0000, data: vec![0x90; 0x10], memsz: 0x10 };
         let img = elf(&ElfSpec::new(true, 0xffff_ffff_8020_0008, vec![seg]));
         let bi = load_elf64(&mut ram32m(), &img, &opts()).unwrap();
         assert_eq!(bi.entry, 0x20_0008);
@@ -249,95 +223,46 @@ mod tests {
     fn errors() {
         let o = opts();
         // Overlapping the loader's low region.
-        let img = elf(&ElfSpec::new(
-            true,
-            0x8000,
-            vec![Seg::at(0x8000, &[1; 16], 0)],
-        ));
+        let img = elf(&ElfSpec::new(true, 0x8000, vec![Seg::at(0x8000, &[1; 16], 0)]));
         assert!(matches!(
             load_elf64(&mut ram32m(), &img, &o),
             Err(LoadError::SegmentOverlapsReserved { ref name, .. }) if name.contains("page tables")
         ));
         // 32-bit ELF.
-        let img = elf(&ElfSpec::new(
-            false,
-            0x10_0000,
-            vec![Seg::at(0x10_0000, &[1; 16], 0)],
-        ));
-        assert_eq!(
-            load_elf64(&mut ram32m(), &img, &o),
-            Err(LoadError::Elf32WithoutMultiboot)
-        );
+        let img = elf(&ElfSpec::new(false, 0x10_0000, vec![Seg::at(0x10_0000, &[1; 16], 0)]));
+        assert_eq!(load_elf64(&mut ram32m(), &img, &o), Err(LoadError::Elf32WithoutMultiboot));
         // Wrong machine.
         let mut s = ElfSpec::new(true, 0x10_0000, vec![Seg::at(0x10_0000, &[1; 16], 0)]);
         s.machine = 183;
         assert!(matches!(
             load_elf64(&mut ram32m(), &elf(&s), &o),
-            Err(LoadError::WrongMachine {
-                bits: 64,
-                machine: 183,
-                ..
-            })
+            Err(LoadError::WrongMachine { bits: 64, machine: 183, .. })
         ));
         // Not ELF at all.
-        assert_eq!(
-            load_elf64(&mut ram32m(), b"MZ\x90\x00", &o),
-            Err(LoadError::NotElf)
-        );
+        assert_eq!(load_elf64(&mut ram32m(), b"MZ\x90\x00", &o), Err(LoadError::NotElf));
         // Entry outside the segments.
-        let img = elf(&ElfSpec::new(
-            true,
-            0x30_0000,
-            vec![Seg::at(0x10_0000, &[1; 16], 0)],
-        ));
+        let img = elf(&ElfSpec::new(true, 0x30_0000, vec![Seg::at(0x10_0000, &[1; 16], 0)]));
         assert_eq!(
             load_elf64(&mut ram32m(), &img, &o),
             Err(LoadError::EntryOutsideImage { entry: 0x30_0000 })
         );
         // Overflowing segment end.
-        let seg = Seg {
-            vaddr: 0x50_0000,
-            paddr: u64::MAX - 4,
-            data: vec![],
-            memsz: 0x100,
-        };
-        let img = elf(&ElfSpec::new(
-            true,
-            0x10_0000,
-            vec![Seg::at(0x10_0000, &[1; 16], 0), seg],
-        ));
-        assert_eq!(
-            load_elf64(&mut ram32m(), &img, &o),
-            Err(LoadError::Overflow("segment end address"))
-        );
+        let seg = Seg { vaddr: 0x50_0000, paddr: u64::MAX - 4, data: vec![], memsz: 0x100 };
+        let img = elf(&ElfSpec::new(true, 0x10_0000, vec![Seg::at(0x10_0000, &[1; 16], 0), seg]));
+        assert_eq!(load_elf64(&mut ram32m(), &img, &o), Err(LoadError::Overflow("segment end address")));
         // Low region not RAM.
         let mut ram = GuestRam::new(&[(GuestPhys(0x10_0000), 0x100_0000)]).unwrap();
-        let img = elf(&ElfSpec::new(
-            true,
-            0x20_0000,
-            vec![Seg::at(0x20_0000, &[1; 16], 0)],
-        ));
-        assert!(matches!(
-            load_elf64(&mut ram, &img, &o),
-            Err(LoadError::NoRoom { .. })
-        ));
+        let img = elf(&ElfSpec::new(true, 0x20_0000, vec![Seg::at(0x20_0000, &[1; 16], 0)]));
+        assert!(matches!(load_elf64(&mut ram, &img, &o), Err(LoadError::NoRoom { .. })));
     }
 
     #[test]
     fn entry_above_4gib_is_refused() {
-        let mut ram =
-            GuestRam::new(&[(GuestPhys(0), 0x100_0000), (GuestPhys(1 << 32), 0x20_0000)]).unwrap();
-        let img = elf(&ElfSpec::new(
-            true,
-            1 << 32,
-            vec![Seg::at(1 << 32, &[1; 16], 0)],
-        ));
+        let mut ram = GuestRam::new(&[(GuestPhys(0), 0x100_0000), (GuestPhys(1 << 32), 0x20_0000)]).unwrap();
+        let img = elf(&ElfSpec::new(true, 1 << 32, vec![Seg::at(1 << 32, &[1; 16], 0)]));
         assert!(matches!(
             load_elf64(&mut ram, &img, &opts()),
-            Err(LoadError::Above4GiB {
-                addr: 0x1_0000_0000,
-                ..
-            })
+            Err(LoadError::Above4GiB { addr: 0x1_0000_0000, .. })
         ));
     }
 }

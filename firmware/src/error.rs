@@ -10,12 +10,7 @@ use thiserror::Error;
 pub enum LoadError {
     /// The file ends before a structure it must contain.
     #[error("image truncated: {what} needs file bytes {offset:#x}..+{len:#x} but the file has only {file_len:#x} bytes")]
-    Truncated {
-        what: &'static str,
-        offset: u64,
-        len: u64,
-        file_len: u64,
-    },
+    Truncated { what: &'static str, offset: u64, len: u64, file_len: u64 },
     /// Neither a Multiboot header nor an ELF header was found.
     #[error("not an ELF file and no Multiboot header in the first 8 KiB")]
     UnknownFormat,
@@ -45,18 +40,12 @@ pub enum LoadError {
     BadElfHeader(String),
     /// The ELF machine does not match the expected one.
     #[error("ELF{bits} file is for machine {machine} but {expected} is required")]
-    WrongMachine {
-        bits: u8,
-        machine: u16,
-        expected: &'static str,
-    },
+    WrongMachine { bits: u8, machine: u16, expected: &'static str },
     /// The ELF file is not an executable (ET_EXEC).
     #[error("ELF file type {e_type} is not ET_EXEC (2); only static executables can be booted")]
     NotExecutable { e_type: u16 },
     /// A 32-bit ELF file without a Multiboot header cannot be booted directly.
-    #[error(
-        "32-bit ELF file without a Multiboot header: only ELF64 x86-64 executables boot directly"
-    )]
+    #[error("32-bit ELF file without a Multiboot header: only ELF64 x86-64 executables boot directly")]
     Elf32WithoutMultiboot,
     /// The image has nothing to load.
     #[error("image has no loadable (PT_LOAD) segments")]
@@ -66,12 +55,7 @@ pub enum LoadError {
     BadSegment { index: usize, reason: String },
     /// A segment's file bytes lie beyond the end of the file.
     #[error("segment {index}: file bytes {offset:#x}..+{len:#x} lie beyond the end of the file ({file_len:#x} bytes)")]
-    SegmentOutsideFile {
-        index: usize,
-        offset: u64,
-        len: u64,
-        file_len: u64,
-    },
+    SegmentOutsideFile { index: usize, offset: u64, len: u64, file_len: u64 },
     /// A segment does not fit in one guest RAM region.
     #[error("segment {index} at {addr:#x}..+{len:#x} is not inside guest RAM")]
     SegmentOutsideRam { index: usize, addr: u64, len: u64 },

@@ -22,11 +22,7 @@ pub enum ImageKind {
 pub fn detect(bytes: &[u8]) -> Result<ImageKind, LoadError> {
     // A bad checksum only matters if the file is not bootable some other way.
     let bad_header = match find_header(bytes) {
-        Ok(Some(h)) => {
-            return Ok(ImageKind::Multiboot {
-                header_offset: h.offset,
-            })
-        }
+        Ok(Some(h)) => return Ok(ImageKind::Multiboot { header_offset: h.offset }),
         Ok(None) => None,
         Err(e @ LoadError::BadChecksum { .. }) => Some(e),
         Err(e) => return Err(e),
@@ -43,11 +39,7 @@ pub fn detect(bytes: &[u8]) -> Result<ImageKind, LoadError> {
 }
 
 /// Detects the image format and loads it with the matching loader.
-pub fn load(
-    ram: &mut GuestRam,
-    image: &[u8],
-    opts: &MultibootOptions,
-) -> Result<BootInfo, LoadError> {
+pub fn load(ram: &mut GuestRam, image: &[u8], opts: &MultibootOptions) -> Result<BootInfo, LoadError> {
     match detect(image)? {
         ImageKind::Multiboot { .. } => load_multiboot(ram, image, opts),
         ImageKind::Elf64 => load_elf64(ram, image, opts),
@@ -68,12 +60,7 @@ mod tests {
     #[test]
     fn detects_formats() {
         let mb = elf(&ElfSpec::new(false, 0x10_0000, seg()).multiboot(0));
-        assert_eq!(
-            detect(&mb),
-            Ok(ImageKind::Multiboot {
-                header_offset: MB_OFFSET as u64
-            })
-        );
+        assert_eq!(detect(&mb), Ok(ImageKind::Multiboot { header_offset: MB_OFFSET as u64 }));
         // A Multiboot header wins over ELF64.
         let mb64 = elf(&ElfSpec::new(true, 0x10_0000, seg()).multiboot(0));
         assert!(matches!(detect(&mb64), Ok(ImageKind::Multiboot { .. })));
@@ -87,56 +74,35 @@ mod tests {
     fn explains_unbootable_files() {
         let e = detect(b"hello world").unwrap_err();
         assert_eq!(e, LoadError::UnknownFormat);
-        assert_eq!(
-            e.to_string(),
-            "not an ELF file and no Multiboot header in the first 8 KiB"
-        );
+        assert_eq!(e.to_string(), "not an ELF file and no Multiboot header in the first 8 KiB");
         assert_eq!(detect(&[]), Err(LoadError::UnknownFormat));
         let elf32 = elf(&ElfSpec::new(false, 0x10_0000, seg()));
         assert_eq!(detect(&elf32), Err(LoadError::Elf32WithoutMultiboot));
         // A magic with a bad checksum in a non-ELF file is reported as such.
         let mut bad = vec![0u8; 64];
         bad[8..12].copy_from_slice(&HEADER_MAGIC.to_le_bytes());
-        assert!(matches!(
-            detect(&bad),
-            Err(LoadError::BadChecksum { offset: 8, .. })
-        ));
+        assert!(matches!(detect(&bad), Err(LoadError::BadChecksum { offset: 8, .. })));
         // ... but does not stop an ELF64 file from booting.
         let mut plain = elf(&ElfSpec::new(true, 0x10_0000, seg()));
         plain[MB_OFFSET..MB_OFFSET + 4].copy_from_slice(&HEADER_MAGIC.to_le_bytes());
         assert_eq!(detect(&plain), Ok(ImageKind::Elf64));
         let mut s = ElfSpec::new(true, 0x10_0000, seg());
         s.e_type = 3;
-        assert_eq!(
-            detect(&elf(&s)),
-            Err(LoadError::NotExecutable { e_type: 3 })
-        );
+        assert_eq!(detect(&elf(&s)), Err(LoadError::NotExecutable { e_type: 3 }));
         let mut be = elf(&ElfSpec::new(true, 0x10_0000, seg()));
         be[5] = 2;
         assert_eq!(detect(&be), Err(LoadError::BigEndian));
-        assert!(matches!(
-            detect(b"\x7fELF\x02\x01\x01"),
-            Err(LoadError::Truncated { .. })
-        ));
+        assert!(matches!(detect(b"\x7fELF\x02\x01\x01"), Err(LoadError::Truncated { .. })));
     }
 
     #[test]
     fn load_dispatches() {
         let o = MultibootOptions::default();
         let mb = elf(&ElfSpec::new(false, 0x10_0000, seg()).multiboot(0));
-        assert_eq!(
-            load(&mut ram32m(), &mb, &o).unwrap().mode,
-            EntryMode::Protected32
-        );
+        assert_eq!(load(&mut ram32m(), &mb, &o).unwrap().mode, EntryMode::Protected32);
         let plain = elf(&ElfSpec::new(true, 0x10_0000, seg()));
-        assert_eq!(
-            load(&mut ram32m(), &plain, &o).unwrap().mode,
-            EntryMode::Long64
-        );
-        assert_eq!(
-            load(&mut ram32m(), b"xx", &o),
-            Err(LoadError::UnknownFormat)
-        );
+        assert_eq!(load(&mut ram32m(), &plain, &o).unwrap().mode, EntryMode::Long64);
+        assert_eq!(load(&mut ram32m(), b"xx", &o), Err(LoadError::UnknownFormat));
         let e: sim_core::Error = LoadError::UnknownFormat.into();
         assert!(matches!(e, sim_core::Error::Config(_)));
     }

@@ -76,9 +76,7 @@ pub fn memory_map(ram_map: &[(u64, u64)], reserved: &[Range]) -> Vec<(u64, u64, 
 /// available RAM contiguous from 1 MiB (Multiboot 0.6.96 section 3.3).
 pub fn mem_lower_upper(map: &[(u64, u64, u32)]) -> (u32, u32) {
     let avail = |at: u64| {
-        map.iter()
-            .find(|&&(b, l, t)| t == MMAP_AVAILABLE && b <= at && at - b < l)
-            .map(|&(b, l, _)| b + l)
+        map.iter().find(|&&(b, l, t)| t == MMAP_AVAILABLE && b <= at && at - b < l).map(|&(b, l, _)| b + l)
     };
     let lower = avail(0).map_or(0, |end| end.min(LEGACY_HOLE_START) / 1024);
     let upper = avail(LEGACY_HOLE_END).map_or(0, |end| (end - LEGACY_HOLE_END) / 1024);
@@ -99,10 +97,7 @@ fn put(ram: &mut GuestRam, at: u64, data: &[u8]) -> Result<(), LoadError> {
         Ok(())
     } else {
         // Unreachable in practice: the placer checked the range is RAM.
-        Err(LoadError::NoRoom {
-            what: "boot data".into(),
-            size: data.len() as u64,
-        })
+        Err(LoadError::NoRoom { what: "boot data".into(), size: data.len() as u64 })
     }
 }
 
@@ -132,10 +127,7 @@ pub fn build(
 ) -> Result<Placed, LoadError> {
     let reserved = reserved_ranges(&opts.reserved);
     let ram_map: Vec<(u64, u64)> = if opts.ram_map.is_empty() {
-        ram.regions()
-            .iter()
-            .map(|r| (r.base().raw(), r.base().raw().saturating_add(r.size())))
-            .collect()
+        ram.regions().iter().map(|r| (r.base().raw(), r.base().raw().saturating_add(r.size()))).collect()
     } else {
         opts.ram_map.clone()
     };
@@ -169,12 +161,7 @@ pub fn build(
     let name_addr = p.alloc(ram, name.len() as u64, 1, "boot loader name")?;
     let mut mod_string_addrs = Vec::with_capacity(mod_strings.len());
     for (i, s) in mod_strings.iter().enumerate() {
-        mod_string_addrs.push(p.alloc(
-            ram,
-            s.len() as u64,
-            1,
-            &format!("command line of module {i}"),
-        )?);
+        mod_string_addrs.push(p.alloc(ram, s.len() as u64, 1, &format!("command line of module {i}"))?);
     }
     let mut modules = Vec::with_capacity(opts.modules.len());
     let mod_align = if page_align_modules { PAGE } else { 8 };
@@ -187,22 +174,12 @@ pub fn build(
     // Everything is placed; now write it.
     let mut info = [0u8; INFO_SIZE as usize];
     let mut set = |off: usize, v: u32| info[off..off + 4].copy_from_slice(&v.to_le_bytes());
-    set(
-        0,
-        INFO_MEMORY | INFO_CMDLINE | INFO_MODS | INFO_MEM_MAP | INFO_BOOT_LOADER_NAME,
-    );
+    set(0, INFO_MEMORY | INFO_CMDLINE | INFO_MODS | INFO_MEM_MAP | INFO_BOOT_LOADER_NAME);
     set(4, mem_lower);
     set(8, mem_upper);
     set(16, addr32("command line", cmdline_addr)?);
     set(20, opts.modules.len() as u32);
-    set(
-        24,
-        if opts.modules.is_empty() {
-            0
-        } else {
-            addr32("module list", mods_addr)?
-        },
-    );
+    set(24, if opts.modules.is_empty() { 0 } else { addr32("module list", mods_addr)? });
     set(44, mmap_len as u32);
     set(48, addr32("memory map", mmap_addr)?);
     set(64, addr32("boot loader name", name_addr)?);
@@ -237,12 +214,7 @@ pub fn build(
     for (m, &(at, _)) in opts.modules.iter().zip(&modules) {
         put(ram, at, &m.data)?;
     }
-    Ok(Placed {
-        info_addr,
-        gdt_addr,
-        modules,
-        end: p.cursor(),
-    })
+    Ok(Placed { info_addr, gdt_addr, modules, end: p.cursor() })
 }
 
 #[cfg(test)]
@@ -266,10 +238,7 @@ mod tests {
                 (0xfec0_0000, 0x1000, 2),
             ]
         );
-        assert_eq!(
-            mem_lower_upper(&map),
-            (640, (0x7f0_0000 - 0x10_0000) / 1024)
-        );
+        assert_eq!(mem_lower_upper(&map), (640, (0x7f0_0000 - 0x10_0000) / 1024));
     }
 
     #[test]

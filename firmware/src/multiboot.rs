@@ -83,9 +83,7 @@ pub fn find_header(image: &[u8]) -> Result<Option<Header>, LoadError> {
     while off + 12 <= limit {
         if le32(image, off) == HEADER_MAGIC {
             let flags = le32(image, off + 4);
-            let sum = HEADER_MAGIC
-                .wrapping_add(flags)
-                .wrapping_add(le32(image, off + 8));
+            let sum = HEADER_MAGIC.wrapping_add(flags).wrapping_add(le32(image, off + 8));
             if sum == 0 {
                 let r = Reader { bytes: image };
                 let aout = if flags & FLAG_AOUT_KLUDGE != 0 {
@@ -98,16 +96,9 @@ pub fn find_header(image: &[u8]) -> Result<Option<Header>, LoadError> {
                 } else {
                     None
                 };
-                return Ok(Some(Header {
-                    offset: off as u64,
-                    flags,
-                    aout,
-                }));
+                return Ok(Some(Header { offset: off as u64, flags, aout }));
             }
-            bad.get_or_insert(LoadError::BadChecksum {
-                offset: off as u64,
-                sum,
-            });
+            bad.get_or_insert(LoadError::BadChecksum { offset: off as u64, sum });
         }
         off += 4;
     }
@@ -122,9 +113,7 @@ fn aout_segment(image: &[u8], h: &Header, f: [u32; 5]) -> Result<(LoadSegment, u
     let [header_addr, load_addr, load_end_addr, bss_end_addr, entry_addr] = f.map(u64::from);
     let bad = |m: String| Err(LoadError::AoutInconsistent(m));
     if load_addr > header_addr {
-        return bad(format!(
-            "load_addr {load_addr:#x} is above header_addr {header_addr:#x}"
-        ));
+        return bad(format!("load_addr {load_addr:#x} is above header_addr {header_addr:#x}"));
     }
     // The file offset that load_addr corresponds to.
     let Some(file_off) = h.offset.checked_sub(header_addr - load_addr) else {
@@ -140,9 +129,7 @@ fn aout_segment(image: &[u8], h: &Header, f: [u32; 5]) -> Result<(LoadSegment, u
         file_len - file_off
     } else {
         if load_end_addr < load_addr {
-            return bad(format!(
-                "load_end_addr {load_end_addr:#x} is below load_addr {load_addr:#x}"
-            ));
+            return bad(format!("load_end_addr {load_end_addr:#x} is below load_addr {load_addr:#x}"));
         }
         load_end_addr - load_addr
     };
@@ -184,10 +171,7 @@ pub fn load_multiboot(
     let h = find_header(image)?.ok_or(LoadError::NoMultibootHeader)?;
     let unknown = h.flags & 0xffff & !KNOWN_REQUIRED;
     if unknown != 0 {
-        return Err(LoadError::UnsupportedFlags {
-            flags: h.flags,
-            unknown,
-        });
+        return Err(LoadError::UnsupportedFlags { flags: h.flags, unknown });
     }
     let (segments, entry) = match h.aout {
         Some(f) => {
@@ -205,30 +189,17 @@ pub fn load_multiboot(
         }
     };
     if entry > u64::from(u32::MAX) {
-        return Err(LoadError::Above4GiB {
-            what: "32-bit entry point",
-            addr: entry,
-        });
+        return Err(LoadError::Above4GiB { what: "32-bit entry point", addr: entry });
     }
     let avoid = reserved_ranges(&opts.reserved);
     let span = load_segments(ram, image, &segments, &avoid)?;
     if span.1 > 1 << 32 {
-        return Err(LoadError::Above4GiB {
-            what: "end of the 32-bit image",
-            addr: span.1,
-        });
+        return Err(LoadError::Above4GiB { what: "end of the 32-bit image", addr: span.1 });
     }
     let cs = Segment::code32(CODE_SELECTOR);
     let ds = Segment::data32(DATA_SELECTOR);
     let gdt = gdt_bytes(&cs, &ds);
-    let placed = mbinfo::build(
-        ram,
-        opts,
-        span,
-        &[],
-        h.flags & FLAG_PAGE_ALIGN != 0,
-        Some(&gdt),
-    )?;
+    let placed = mbinfo::build(ram, opts, span, &[], h.flags & FLAG_PAGE_ALIGN != 0, Some(&gdt))?;
     Ok(BootInfo {
         entry,
         mode: EntryMode::Protected32,
@@ -262,14 +233,8 @@ mod tests {
         MultibootOptions {
             cmdline: "console=ttyS0 quiet".into(),
             modules: vec![
-                Module {
-                    data: vec![1, 2, 3],
-                    cmdline: "mod0".into(),
-                },
-                Module {
-                    data: vec![4; 5000],
-                    cmdline: "mod1 arg".into(),
-                },
+                Module { data: vec![1, 2, 3], cmdline: "mod0".into() },
+                Module { data: vec![4; 5000], cmdline: "mod1 arg".into() },
             ],
             reserved: vec![(0x1f0_0000, 0x200_0000, "fw-ram".into())],
             ram_map: vec![],
@@ -280,10 +245,7 @@ mod tests {
         elf(&ElfSpec::new(
             false,
             0x10_0010,
-            vec![
-                Seg::at(0x10_0000, &TEXT, 0),
-                Seg::at(0x10_1000, &[0x55; 0x80], 0x200),
-            ],
+            vec![Seg::at(0x10_0000, &TEXT, 0), Seg::at(0x10_1000, &[0x55; 0x80], 0x200)],
         )
         .multiboot(flags))
     }
@@ -323,10 +285,7 @@ mod tests {
         assert_eq!(rd32(&ram, info) & INFO_FRAMEBUFFER, 0);
         assert_eq!(rd32(&ram, info + 4), 640);
         assert_eq!(rd32(&ram, info + 8), (0x1f0_0000 - 0x10_0000) / 1024);
-        assert_eq!(
-            c_str(&ram, rd32(&ram, info + 16) as u64),
-            "console=ttyS0 quiet"
-        );
+        assert_eq!(c_str(&ram, rd32(&ram, info + 16) as u64), "console=ttyS0 quiet");
         assert_eq!(c_str(&ram, rd32(&ram, info + 64) as u64), "chimera");
 
         // Modules: page-aligned, after all other boot data, contents and strings.
@@ -374,8 +333,7 @@ mod tests {
 
     #[test]
     fn ram_map_option_and_explicit_ram() {
-        let mut ram =
-            GuestRam::new(&[(GuestPhys(0), 0x9_f000), (GuestPhys(0x10_0000), 0x100_0000)]).unwrap();
+        let mut ram = GuestRam::new(&[(GuestPhys(0), 0x9_f000), (GuestPhys(0x10_0000), 0x100_0000)]).unwrap();
         let img = elf32_kernel(FLAG_MEMORY_INFO);
         let o = MultibootOptions::default();
         let bi = load_multiboot(&mut ram, &img, &o).unwrap();
@@ -383,10 +341,8 @@ mod tests {
         assert_eq!(rd32(&ram, bi.info_addr + 8), 16 * 1024);
         assert_eq!(rd32(&ram, bi.info_addr + 20), 0);
         assert_eq!(c_str(&ram, rd32(&ram, bi.info_addr + 16) as u64), "");
-        let o = MultibootOptions {
-            ram_map: vec![(0, 0x8_0000), (0x10_0000, 0x80_0000)],
-            ..Default::default()
-        };
+        let o =
+            MultibootOptions { ram_map: vec![(0, 0x8_0000), (0x10_0000, 0x80_0000)], ..Default::default() };
         let bi = load_multiboot(&mut ram, &img, &o).unwrap();
         assert_eq!(rd32(&ram, bi.info_addr + 4), 512);
         assert_eq!(rd32(&ram, bi.info_addr + 8), 7 * 1024);
@@ -410,10 +366,9 @@ mod tests {
 
     #[test]
     fn elf64_multiboot_kernel_enters_protected_mode() {
-        let img = elf(
-            &ElfSpec::new(true, 0x20_0000, vec![Seg::at(0x20_0000, &TEXT, 0x10)])
-                .multiboot(FLAG_MEMORY_INFO),
-        );
+        let img =
+            elf(&ElfSpec::new(true, 0x20_0000, vec![Seg::at(0x20_0000, &TEXT, 0x10)])
+                .multiboot(FLAG_MEMORY_INFO));
         let mut ram = ram32m();
         let bi = load_multiboot(&mut ram, &img, &opts()).unwrap();
         assert_eq!(bi.mode, EntryMode::Protected32);
@@ -423,12 +378,7 @@ mod tests {
 
     #[test]
     fn higher_half_entry_is_translated() {
-        let seg = Seg {
-            vaddr: 0xc010_0000,
-            paddr: 0x10_0000,
-            data: TEXT.to_vec(),
-            memsz: 0x100,
-        };
+        let seg = Seg { vaddr: 0xc010_0000, paddr: 0x10_0000, data: TEXT.to_vec(), memsz: 0x100 };
         let img = elf(&ElfSpec::new(false, 0xc010_0020, vec![seg]).multiboot(0));
         let bi = load_multiboot(&mut ram32m(), &img, &opts()).unwrap();
         assert_eq!(bi.entry, 0x10_0020);
@@ -480,8 +430,7 @@ mod tests {
     #[test]
     fn aout_errors() {
         let load = |f: [u32; 5]| load_multiboot(&mut ram32m(), &aout(0x900, 0x20, 0, f), &opts());
-        let incons =
-            |r: Result<BootInfo, LoadError>| matches!(r, Err(LoadError::AoutInconsistent(_)));
+        let incons = |r: Result<BootInfo, LoadError>| matches!(r, Err(LoadError::AoutInconsistent(_)));
         let mut f = aout_fields();
         f[1] = 0x10_0030; // load_addr above header_addr
         assert!(incons(load(f)));
@@ -499,27 +448,23 @@ mod tests {
         assert!(incons(load(f)));
         let mut f = aout_fields();
         f[4] = 0x10_2000;
-        assert_eq!(
-            load(f),
-            Err(LoadError::EntryOutsideImage { entry: 0x10_2000 })
-        );
+        assert_eq!(load(f), Err(LoadError::EntryOutsideImage { entry: 0x10_2000 }));
         let mut f = aout_fields();
         f[2] = 0x10_1000; // more than the file holds
         assert!(matches!(load(f), Err(LoadError::SegmentOutsideFile { .. })));
         let mut f = aout_fields();
         f[3] = 0x400_0000; // bss beyond RAM, across the reserved "fw-ram" range on the way:
-        // the reserved range is reported first because it names what would be overwritten.
-        assert!(matches!(load(f), Err(LoadError::SegmentOverlapsReserved { ref name, .. }) if name == "fw-ram"));
+                           // the reserved range is reported first because it names what would be overwritten.
+        assert!(
+            matches!(load(f), Err(LoadError::SegmentOverlapsReserved { ref name, .. }) if name == "fw-ram")
+        );
         let mut f = aout_fields();
         f[3] = 0x1e0_0000; // bss into RAM's end is fine; past the end of RAM (32 MiB) is not
         assert!(load(f).is_ok());
         // Truncated address fields.
         let mut img = mb_header(1 << 16, None);
         img.extend_from_slice(&[0; 8]);
-        assert!(matches!(
-            load_multiboot(&mut ram32m(), &img, &opts()),
-            Err(LoadError::Truncated { .. })
-        ));
+        assert!(matches!(load_multiboot(&mut ram32m(), &img, &opts()), Err(LoadError::Truncated { .. })));
     }
 
     #[test]
@@ -529,10 +474,7 @@ mod tests {
         let img = elf32_kernel(1 << 3);
         assert_eq!(
             load_multiboot(&mut ram, &img, &o),
-            Err(LoadError::UnsupportedFlags {
-                flags: 8,
-                unknown: 8
-            })
+            Err(LoadError::UnsupportedFlags { flags: 8, unknown: 8 })
         );
         // Unknown optional bits (17-31) are fine.
         let img = elf32_kernel(1 << 20);
@@ -544,35 +486,19 @@ mod tests {
             load_multiboot(&mut ram, &img, &o),
             Err(LoadError::BadChecksum { offset: 0x200, .. })
         ));
-        let img = elf(&ElfSpec::new(
-            false,
-            0x10_0000,
-            vec![Seg::at(0x10_0000, &TEXT, 0)],
-        ));
-        assert_eq!(
-            load_multiboot(&mut ram, &img, &o),
-            Err(LoadError::NoMultibootHeader)
-        );
+        let img = elf(&ElfSpec::new(false, 0x10_0000, vec![Seg::at(0x10_0000, &TEXT, 0)]));
+        assert_eq!(load_multiboot(&mut ram, &img, &o), Err(LoadError::NoMultibootHeader));
         let mut img = vec![0u8; 0x100];
         img[0x10..0x1c].copy_from_slice(&mb_header(0, None));
-        assert_eq!(
-            load_multiboot(&mut ram, &img, &o),
-            Err(LoadError::NoAddressFields)
-        );
+        assert_eq!(load_multiboot(&mut ram, &img, &o), Err(LoadError::NoAddressFields));
         // A header beyond the first 8 KiB is not seen.
         let mut img = vec![0u8; 0x3000];
         img[0x2000..0x200c].copy_from_slice(&mb_header(0, None));
-        assert_eq!(
-            load_multiboot(&mut ram, &img, &o),
-            Err(LoadError::NoMultibootHeader)
-        );
+        assert_eq!(load_multiboot(&mut ram, &img, &o), Err(LoadError::NoMultibootHeader));
         // Nor one that is not 4-byte aligned.
         let mut img = vec![0u8; 0x100];
         img[0x11..0x1d].copy_from_slice(&mb_header(0, None));
-        assert_eq!(
-            load_multiboot(&mut ram, &img, &o),
-            Err(LoadError::NoMultibootHeader)
-        );
+        assert_eq!(load_multiboot(&mut ram, &img, &o), Err(LoadError::NoMultibootHeader));
     }
 
     #[test]
@@ -583,35 +509,18 @@ mod tests {
 
         let mut s = base.clone();
         s.machine = crate::elf::EM_X86_64;
-        assert!(matches!(
-            load(&s),
-            Err(LoadError::WrongMachine {
-                bits: 32,
-                machine: 62,
-                ..
-            })
-        ));
+        assert!(matches!(load(&s), Err(LoadError::WrongMachine { bits: 32, machine: 62, .. })));
         let mut s = base.clone();
         s.e_type = 3;
         assert_eq!(load(&s), Err(LoadError::NotExecutable { e_type: 3 }));
         let mut s = base.clone();
         s.entry = 0x20_0000;
-        assert_eq!(
-            load(&s),
-            Err(LoadError::EntryOutsideImage { entry: 0x20_0000 })
-        );
+        assert_eq!(load(&s), Err(LoadError::EntryOutsideImage { entry: 0x20_0000 }));
         let mut s = base.clone();
         s.segs[0].paddr = 0x400_0000;
         s.segs[0].vaddr = 0x400_0000;
         s.entry = 0x400_0000;
-        assert!(matches!(
-            load(&s),
-            Err(LoadError::SegmentOutsideRam {
-                index: 0,
-                addr: 0x400_0000,
-                ..
-            })
-        ));
+        assert!(matches!(load(&s), Err(LoadError::SegmentOutsideRam { index: 0, addr: 0x400_0000, .. })));
         let mut s = base.clone();
         s.segs[0] = Seg::at(0xf_0000, &TEXT, 0);
         s.entry = 0xf_0000;
@@ -628,10 +537,7 @@ mod tests {
         ));
         let mut s = base.clone();
         s.segs[0].memsz = 0x10;
-        assert!(matches!(
-            load(&s),
-            Err(LoadError::BadSegment { index: 0, .. })
-        ));
+        assert!(matches!(load(&s), Err(LoadError::BadSegment { index: 0, .. })));
         let mut s = base.clone();
         s.segs.clear();
         assert_eq!(load(&s), Err(LoadError::NoLoadableSegments));
@@ -646,36 +552,22 @@ mod tests {
         let cut = &img[..DATA_OFFSET + 0x10];
         assert!(matches!(
             load_multiboot(&mut ram32m(), cut, &o),
-            Err(LoadError::SegmentOutsideFile {
-                index: 0,
-                offset: 0x1000,
-                len: 0x100,
-                ..
-            })
+            Err(LoadError::SegmentOutsideFile { index: 0, offset: 0x1000, len: 0x100, .. })
         ));
         // Program header table beyond the file.
         let mut bad = img.clone();
         bad[28..32].copy_from_slice(&0xffff_0000u32.to_le_bytes());
         assert!(matches!(
             load_multiboot(&mut ram32m(), &bad, &o),
-            Err(LoadError::Truncated {
-                what: "program header table",
-                ..
-            })
+            Err(LoadError::Truncated { what: "program header table", .. })
         ));
         // Big-endian.
         let mut bad = img.clone();
         bad[5] = 2;
-        assert_eq!(
-            load_multiboot(&mut ram32m(), &bad, &o),
-            Err(LoadError::BigEndian)
-        );
+        assert_eq!(load_multiboot(&mut ram32m(), &bad, &o), Err(LoadError::BigEndian));
         let mut bad = img.clone();
         bad[4] = 3;
-        assert!(matches!(
-            load_multiboot(&mut ram32m(), &bad, &o),
-            Err(LoadError::BadElfHeader(_))
-        ));
+        assert!(matches!(load_multiboot(&mut ram32m(), &bad, &o), Err(LoadError::BadElfHeader(_))));
         // File header cut short (header is found, ELF header is not complete).
         let mut short = img[..0x20].to_vec();
         short.resize(MB_OFFSET, 0);
@@ -683,17 +575,11 @@ mod tests {
         short.truncate(MB_OFFSET + 12);
         let mut tiny = short.clone();
         tiny[20..32].fill(0);
-        assert!(matches!(
-            load_multiboot(&mut ram32m(), &tiny, &o),
-            Err(LoadError::BadElfHeader(_))
-        ));
+        assert!(matches!(load_multiboot(&mut ram32m(), &tiny, &o), Err(LoadError::BadElfHeader(_))));
         // NUL in the command line.
         let mut o2 = opts();
         o2.cmdline = "a\0b".into();
-        assert!(matches!(
-            load_multiboot(&mut ram32m(), &img, &o2),
-            Err(LoadError::NulInString { .. })
-        ));
+        assert!(matches!(load_multiboot(&mut ram32m(), &img, &o2), Err(LoadError::NulInString { .. })));
         // Module too big for the RAM above the image.
         let mut o3 = opts();
         o3.modules[0].data = vec![0; 0x200_0000];
@@ -711,30 +597,17 @@ mod tests {
         img.extend_from_slice(&mb_header(0, None));
         assert_eq!(
             load_multiboot(&mut ram32m(), &img, &opts()),
-            Err(LoadError::Truncated {
-                what: "ELF header",
-                offset: 0,
-                len: 52,
-                file_len: 28
-            })
+            Err(LoadError::Truncated { what: "ELF header", offset: 0, len: 52, file_len: 28 })
         );
     }
 
     #[test]
     fn elf64_overflowing_segment() {
-        let seg = Seg {
-            vaddr: u64::MAX - 8,
-            paddr: u64::MAX - 8,
-            data: vec![1; 4],
-            memsz: 0x100,
-        };
+        let seg = Seg { vaddr: u64::MAX - 8, paddr: u64::MAX - 8, data: vec![1; 4], memsz: 0x100 };
         let img = elf(&ElfSpec::new(true, u64::MAX - 8, vec![seg]).multiboot(0));
         assert_eq!(
             load_multiboot(&mut ram32m(), &img, &opts()),
-            Err(LoadError::Above4GiB {
-                what: "32-bit entry point",
-                addr: u64::MAX - 8
-            })
+            Err(LoadError::Above4GiB { what: "32-bit entry point", addr: u64::MAX - 8 })
         );
     }
 }

@@ -24,11 +24,7 @@ pub struct Range {
 
 impl Range {
     pub fn new(start: u64, end: u64, name: impl Into<String>) -> Self {
-        Self {
-            start,
-            end,
-            name: name.into(),
-        }
+        Self { start, end, name: name.into() }
     }
     fn overlaps(&self, start: u64, end: u64) -> bool {
         start < self.end && self.start < end
@@ -37,23 +33,14 @@ impl Range {
 
 /// The legacy 640 KiB-1 MiB hole as a reserved range.
 pub fn legacy_hole() -> Range {
-    Range::new(
-        LEGACY_HOLE_START,
-        LEGACY_HOLE_END,
-        "legacy video/BIOS area (640 KiB-1 MiB)",
-    )
+    Range::new(LEGACY_HOLE_START, LEGACY_HOLE_END, "legacy video/BIOS area (640 KiB-1 MiB)")
 }
 
 /// Reserved ranges from `(start, end, name)` tuples plus the legacy hole; empty or
 /// inverted ranges are dropped.
 pub fn reserved_ranges(given: &[(u64, u64, String)]) -> Vec<Range> {
     let mut v = vec![legacy_hole()];
-    v.extend(
-        given
-            .iter()
-            .filter(|(s, e, _)| e > s)
-            .map(|(s, e, n)| Range::new(*s, *e, n.clone())),
-    );
+    v.extend(given.iter().filter(|(s, e, _)| e > s).map(|(s, e, n)| Range::new(*s, *e, n.clone())));
     v
 }
 
@@ -74,10 +61,7 @@ pub fn load_segments(
     let file_len = file.len() as u64;
     let mut span: Option<(u64, u64)> = None;
     for s in segs {
-        let end = s
-            .paddr
-            .checked_add(s.memsz)
-            .ok_or(LoadError::Overflow("segment end address"))?;
+        let end = s.paddr.checked_add(s.memsz).ok_or(LoadError::Overflow("segment end address"))?;
         match s.offset.checked_add(s.filesz) {
             Some(fend) if fend <= file_len => {}
             _ => {
@@ -101,11 +85,7 @@ pub fn load_segments(
             });
         }
         if !ram.contains(GuestPhys(s.paddr), s.memsz) {
-            return Err(LoadError::SegmentOutsideRam {
-                index: s.index,
-                addr: s.paddr,
-                len: s.memsz,
-            });
+            return Err(LoadError::SegmentOutsideRam { index: s.index, addr: s.paddr, len: s.memsz });
         }
         span = Some(match span {
             None => (s.paddr, end),
@@ -117,13 +97,11 @@ pub fn load_segments(
         // All ranges were validated above: the file range is inside `file` and the memory
         // range is inside one RAM region, so these conversions and slices cannot fail.
         let (fo, fl, ml) = (s.offset as usize, s.filesz as usize, s.memsz as usize);
-        let dst = ram
-            .slice_mut(GuestPhys(s.paddr), ml)
-            .ok_or(LoadError::SegmentOutsideRam {
-                index: s.index,
-                addr: s.paddr,
-                len: s.memsz,
-            })?;
+        let dst = ram.slice_mut(GuestPhys(s.paddr), ml).ok_or(LoadError::SegmentOutsideRam {
+            index: s.index,
+            addr: s.paddr,
+            len: s.memsz,
+        })?;
         dst[..fl].copy_from_slice(&file[fo..fo + fl]);
         dst[fl..].fill(0); // bss
     }
@@ -140,10 +118,7 @@ pub struct Placer<'a> {
 
 impl<'a> Placer<'a> {
     pub fn new(start: u64, avoid: &'a [Range]) -> Self {
-        Self {
-            cursor: start.max(FIRST_FREE),
-            avoid,
-        }
+        Self { cursor: start.max(FIRST_FREE), avoid }
     }
 
     /// First byte after everything allocated so far.
@@ -152,17 +127,8 @@ impl<'a> Placer<'a> {
     }
 
     /// Allocates `size` bytes aligned to `align`; `what` names the data in errors.
-    pub fn alloc(
-        &mut self,
-        ram: &GuestRam,
-        size: u64,
-        align: u64,
-        what: &str,
-    ) -> Result<u64, LoadError> {
-        let no_room = || LoadError::NoRoom {
-            what: what.to_string(),
-            size,
-        };
+    pub fn alloc(&mut self, ram: &GuestRam, size: u64, align: u64, what: &str) -> Result<u64, LoadError> {
+        let no_room = || LoadError::NoRoom { what: what.to_string(), size };
         let mut addr = align_up(self.cursor, align).ok_or_else(no_room)?;
         loop {
             let end = addr.checked_add(size).ok_or_else(no_room)?;
@@ -170,12 +136,8 @@ impl<'a> Placer<'a> {
                 return Err(no_room());
             }
             // Skip past the furthest-reaching reserved range in the way.
-            if let Some(r_end) = self
-                .avoid
-                .iter()
-                .filter(|r| r.overlaps(addr, end.max(addr + 1)))
-                .map(|r| r.end)
-                .max()
+            if let Some(r_end) =
+                self.avoid.iter().filter(|r| r.overlaps(addr, end.max(addr + 1))).map(|r| r.end).max()
             {
                 addr = align_up(r_end, align).ok_or_else(no_room)?;
                 continue;
@@ -204,18 +166,14 @@ mod tests {
 
     #[test]
     fn placer_skips_reserved_and_holes() {
-        let ram =
-            GuestRam::new(&[(GuestPhys(0), 0xA_0000), (GuestPhys(0x10_0000), 0x10_0000)]).unwrap();
+        let ram = GuestRam::new(&[(GuestPhys(0), 0xA_0000), (GuestPhys(0x10_0000), 0x10_0000)]).unwrap();
         let avoid = reserved_ranges(&[(0x10_0000, 0x10_2000, "dev".into())]);
         let mut p = Placer::new(0x9_f000, &avoid);
         // 0x9f000 + 0x2000 runs past the low region: skipped to after "dev".
         assert_eq!(p.alloc(&ram, 0x2000, PAGE, "x").unwrap(), 0x10_2000);
         assert_eq!(p.alloc(&ram, 3, 1, "y").unwrap(), 0x10_4000);
         assert_eq!(p.cursor(), 0x10_4003);
-        assert!(matches!(
-            p.alloc(&ram, 0x20_0000, 8, "big"),
-            Err(LoadError::NoRoom { .. })
-        ));
+        assert!(matches!(p.alloc(&ram, 0x20_0000, 8, "big"), Err(LoadError::NoRoom { .. })));
         let mut p = Placer::new(0, &avoid);
         assert_eq!(p.alloc(&ram, 16, 8, "z").unwrap(), FIRST_FREE);
     }

@@ -16,12 +16,7 @@ pub struct Seg {
 impl Seg {
     /// Identity-addressed segment with `bss` zero bytes after `data`.
     pub fn at(paddr: u64, data: &[u8], bss: u64) -> Self {
-        Self {
-            vaddr: paddr,
-            paddr,
-            data: data.to_vec(),
-            memsz: data.len() as u64 + bss,
-        }
+        Self { vaddr: paddr, paddr, data: data.to_vec(), memsz: data.len() as u64 + bss }
     }
 }
 
@@ -124,12 +119,7 @@ pub fn mb_header(flags: u32, aout: Option<[u32; 5]>) -> Vec<u8> {
     let mut h = Vec::new();
     h.extend_from_slice(&HEADER_MAGIC.to_le_bytes());
     h.extend_from_slice(&flags.to_le_bytes());
-    h.extend_from_slice(
-        &HEADER_MAGIC
-            .wrapping_add(flags)
-            .wrapping_neg()
-            .to_le_bytes(),
-    );
+    h.extend_from_slice(&HEADER_MAGIC.wrapping_add(flags).wrapping_neg().to_le_bytes());
     if let Some(f) = aout {
         for v in f {
             h.extend_from_slice(&v.to_le_bytes());
@@ -142,11 +132,7 @@ pub fn mb_header(flags: u32, aout: Option<[u32; 5]>) -> Vec<u8> {
 /// header goes at `header_off`) loaded at `load_addr`, with the given address fields.
 pub fn aout(text_len: usize, header_off: usize, flags: u32, fields: [u32; 5]) -> Vec<u8> {
     let mut f: Vec<u8> = (0..text_len).map(|i| (i % 251) as u8 + 1).collect();
-    put(
-        &mut f,
-        header_off,
-        &mb_header(flags | (1 << 16), Some(fields)),
-    );
+    put(&mut f, header_off, &mb_header(flags | (1 << 16), Some(fields)));
     f
 }
 

@@ -36,10 +36,7 @@ impl AccessSize {
         size.is_power_of_two() && size <= 8 && self.0 & (1 << size.trailing_zeros()) != 0
     }
     fn widest_at_most(self, size: u8) -> Option<u8> {
-        (0..4)
-            .rev()
-            .map(|s| 1u8 << s)
-            .find(|&s| s <= size && self.0 & (1 << s.trailing_zeros()) != 0)
+        (0..4).rev().map(|s| 1u8 << s).find(|&s| s <= size && self.0 & (1 << s.trailing_zeros()) != 0)
     }
     fn narrowest(self) -> u8 {
         1 << self.0.trailing_zeros().min(3)
@@ -112,11 +109,7 @@ struct RangeMap {
 impl RangeMap {
     fn insert(&mut self, start: u64, len: u64, r: Range, names: &[(String, DeviceRef)]) -> Result<()> {
         let end = start + len;
-        let clash = self
-            .map
-            .range(..end)
-            .next_back()
-            .filter(|(&s, e)| s < end && start < e.end);
+        let clash = self.map.range(..end).next_back().filter(|(&s, e)| s < end && start < e.end);
         if let Some((_, other)) = clash {
             return Err(Error::Overlap {
                 start,
@@ -189,11 +182,7 @@ impl Bus {
 
     /// All MMIO ranges with their device names (for overlap checks by loaders).
     pub fn mmio_ranges(&self) -> Vec<(u64, u64, String)> {
-        self.mmio
-            .map
-            .iter()
-            .map(|(&s, r)| (s, r.end, self.devs[r.dev].0.clone()))
-            .collect()
+        self.mmio.map.iter().map(|(&s, r)| (s, r.end, self.devs[r.dev].0.clone())).collect()
     }
 
     fn ctx(&mut self, now: u64, dev: usize) -> IoCtx<'_> {

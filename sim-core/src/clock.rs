@@ -60,10 +60,7 @@ impl<E> Default for EventQueue<E> {
 impl<E> EventQueue<E> {
     /// An empty queue.
     pub fn new() -> Self {
-        Self {
-            heap: BinaryHeap::new(),
-            seq: 0,
-        }
+        Self { heap: BinaryHeap::new(), seq: 0 }
     }
     /// Schedules `ev` at absolute `tick`.
     pub fn schedule(&mut self, tick: u64, prio: Priority, ev: E) {

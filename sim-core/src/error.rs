@@ -11,19 +11,10 @@ pub enum Error {
     Ram(String),
     /// Two devices claim overlapping address ranges.
     #[error("bus: range {start:#x}..{end:#x} of `{name}` overlaps `{other}`")]
-    Overlap {
-        start: u64,
-        end: u64,
-        name: String,
-        other: String,
-    },
+    Overlap { start: u64, end: u64, name: String, other: String },
     /// A load target falls outside guest RAM.
     #[error("image segment at {addr}..+{len:#x} is not inside guest RAM{hint}")]
-    OutsideRam {
-        addr: GuestPhys,
-        len: u64,
-        hint: String,
-    },
+    OutsideRam { addr: GuestPhys, len: u64, hint: String },
     /// Any other invalid configuration.
     #[error("{0}")]
     Config(String),

@@ -39,17 +39,13 @@ impl GuestRam {
                     "region {base}+{size:#x} must be non-empty and 4 KiB aligned"
                 )));
             }
-            let end = base.raw().checked_add(size).ok_or_else(|| {
-                Error::Ram(format!("region {base}+{size:#x} wraps the address space"))
-            })?;
-            if let Some(r) = regions
-                .iter()
-                .find(|r| base.raw() < r.base.raw() + r.size && r.base.raw() < end)
+            let end = base
+                .raw()
+                .checked_add(size)
+                .ok_or_else(|| Error::Ram(format!("region {base}+{size:#x} wraps the address space")))?;
+            if let Some(r) = regions.iter().find(|r| base.raw() < r.base.raw() + r.size && r.base.raw() < end)
             {
-                return Err(Error::Ram(format!(
-                    "region {base}+{size:#x} overlaps {}+{:#x}",
-                    r.base, r.size
-                )));
+                return Err(Error::Ram(format!("region {base}+{size:#x} overlaps {}+{:#x}", r.base, r.size)));
             }
             let len = usize::try_from(size)
                 .map_err(|_| Error::Ram(format!("region size {size:#x} too large for host")))?;
@@ -165,8 +161,8 @@ mod tests {
 
     #[test]
     fn regions_and_access() {
-        let mut ram = GuestRam::new(&[(GuestPhys(0), 0x10000), (GuestPhys(0x100000), 0x1000)])
-            .expect("layout");
+        let mut ram =
+            GuestRam::new(&[(GuestPhys(0), 0x10000), (GuestPhys(0x100000), 0x1000)]).expect("layout");
         assert_eq!(ram.total_size(), 0x11000);
         assert!(ram.write_u64(GuestPhys(0xfff8), 0x1122_3344_5566_7788));
         assert_eq!(ram.read_u64(GuestPhys(0xfff8)), Some(0x1122_3344_5566_7788));

@@ -34,10 +34,7 @@ fn ser_vectors<S: serde::Serializer>(v: &[u64], s: S) -> Result<S::Ok, S::Error>
 impl CpuStats {
     /// Fresh counters with room for 256 exception vectors.
     pub fn new() -> Self {
-        Self {
-            exceptions: vec![0; 256],
-            ..Default::default()
-        }
+        Self { exceptions: vec![0; 256], ..Default::default() }
     }
     /// Counts one exception with `vector`.
     #[inline]

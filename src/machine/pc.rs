@@ -399,7 +399,8 @@ impl PcMachine {
         let mut cpus = Vec::new();
         let mut lapics = Vec::new();
         for i in 0..cfg.cpus {
-            let mut model = CpuidModel::new(&cfg.cpu_model, &cfg.cpu_features).map_err(|e| Error::Config(e.0))?;
+            let mut model =
+                CpuidModel::new(&cfg.cpu_model, &cfg.cpu_features).map_err(|e| Error::Config(e.0))?;
             model.cpus = cfg.cpus;
             cpus.push(X86Cpu::new(model, i, i == 0, 0x5eed_0000 + i as u64));
             lapics.push(Lapic::new(i, i == 0));

@@ -4,7 +4,7 @@
 use super::flags as fl;
 use super::operand::{sext, sign_bit, trunc};
 use crate::cpu::X86Cpu;
-use crate::fault::{exc, X, DE, GP0, UD_};
+use crate::fault::{exc, DE, GP0, UD_, X};
 use crate::platform::X86Platform;
 use crate::state::flags::*;
 use iced_x86::{Instruction, Mnemonic, OpKind, Register};

@@ -5,7 +5,7 @@
 
 use super::flags as fl;
 use crate::cpu::X86Cpu;
-use crate::fault::{exc, X, BR, DE};
+use crate::fault::{exc, BR, DE, X};
 use crate::platform::X86Platform;
 use crate::state::flags::*;
 use iced_x86::{Instruction, Mnemonic, Register};

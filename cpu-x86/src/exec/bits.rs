@@ -4,7 +4,7 @@
 use super::flags as fl;
 use super::operand::{sext, sign_bit, trunc};
 use crate::cpu::X86Cpu;
-use crate::fault::{X, UD_};
+use crate::fault::{UD_, X};
 use crate::platform::X86Platform;
 use crate::state::flags::*;
 use crate::Feature;
@@ -82,7 +82,8 @@ pub fn bitscan(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<()
                 c.rflags = (c.rflags & !STATUS) | ZF | (c.rflags & CF);
                 return Ok(());
             }
-            let r = if m == Mnemonic::Bsf { s.trailing_zeros() as u64 } else { 63 - s.leading_zeros() as u64 };
+            let r =
+                if m == Mnemonic::Bsf { s.trailing_zeros() as u64 } else { 63 - s.leading_zeros() as u64 };
             c.set_reg(i.op0_register(), r);
             c.set_status(c.rflags & CF);
         }

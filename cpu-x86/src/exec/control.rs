@@ -3,7 +3,7 @@
 
 use super::operand::trunc;
 use crate::cpu::{RunState, X86Cpu};
-use crate::fault::{X, GP0, UD_};
+use crate::fault::{GP0, UD_, X};
 use crate::intr::EventKind;
 use crate::platform::X86Platform;
 use crate::state::{flags::*, Mode, CS};
@@ -72,7 +72,9 @@ fn far_operand(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<(u
 /// JMP (near and far).
 pub fn jmp(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<()> {
     match i.op0_kind() {
-        OpKind::NearBranch16 | OpKind::NearBranch32 | OpKind::NearBranch64 => c.near_target(i.near_branch_target()),
+        OpKind::NearBranch16 | OpKind::NearBranch32 | OpKind::NearBranch64 => {
+            c.near_target(i.near_branch_target())
+        }
         OpKind::FarBranch16 | OpKind::FarBranch32 => {
             let (sel, ip, size) = far_operand(c, p, i)?;
             c.far_jmp(p, sel, ip, size)

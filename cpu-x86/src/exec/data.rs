@@ -4,7 +4,7 @@
 
 use super::operand::{sext, sreg, trunc};
 use crate::cpu::X86Cpu;
-use crate::fault::{X, UD_};
+use crate::fault::{UD_, X};
 use crate::platform::X86Platform;
 use crate::state::{flags::*, Mode, CS, SS};
 use iced_x86::{Instruction, Mnemonic, OpKind, Register};
@@ -66,7 +66,9 @@ pub fn xchg(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<()> {
 pub fn push(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<()> {
     let size = c.stack_op_size(i);
     let v = match i.op0_kind() {
-        OpKind::Register if i.op0_register().is_segment_register() => c.seg[sreg(i.op0_register())].selector as u64,
+        OpKind::Register if i.op0_register().is_segment_register() => {
+            c.seg[sreg(i.op0_register())].selector as u64
+        }
         OpKind::Register => c.get_reg(i.op0_register()),
         OpKind::Memory => c.read_op(p, i, 0, size)?,
         _ => trunc(i.immediate(0), size),
@@ -81,7 +83,9 @@ pub fn pop(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<()> {
     let r = (|| {
         let v = c.pop(p, size)?;
         match i.op0_kind() {
-            OpKind::Register if i.op0_register().is_segment_register() => c.load_seg(p, sreg(i.op0_register()), v as u16),
+            OpKind::Register if i.op0_register().is_segment_register() => {
+                c.load_seg(p, sreg(i.op0_register()), v as u16)
+            }
             OpKind::Register => {
                 c.set_reg(i.op0_register(), v);
                 Ok(())
@@ -124,8 +128,26 @@ pub fn popa(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<()> {
             }
         }
     }
-    let regs16 = [Register::AX, Register::CX, Register::DX, Register::BX, Register::SP, Register::BP, Register::SI, Register::DI];
-    let regs32 = [Register::EAX, Register::ECX, Register::EDX, Register::EBX, Register::ESP, Register::EBP, Register::ESI, Register::EDI];
+    let regs16 = [
+        Register::AX,
+        Register::CX,
+        Register::DX,
+        Register::BX,
+        Register::SP,
+        Register::BP,
+        Register::SI,
+        Register::DI,
+    ];
+    let regs32 = [
+        Register::EAX,
+        Register::ECX,
+        Register::EDX,
+        Register::EBX,
+        Register::ESP,
+        Register::EBP,
+        Register::ESI,
+        Register::EDI,
+    ];
     for r in 0..8 {
         if r != 4 {
             c.set_reg(if size == 4 { regs32[r] } else { regs16[r] }, vals[r]);
@@ -218,7 +240,14 @@ pub fn enter_leave(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> 
             let sp = c.regs[5] & bp_mask;
             c.set_sp(sp);
             let v = c.pop(p, size)?;
-            c.set_reg(match size { 2 => Register::BP, 4 => Register::EBP, _ => Register::RBP }, v);
+            c.set_reg(
+                match size {
+                    2 => Register::BP,
+                    4 => Register::EBP,
+                    _ => Register::RBP,
+                },
+                v,
+            );
             return Ok(());
         }
         let alloc = i.immediate(0) & 0xffff;
@@ -234,7 +263,14 @@ pub fn enter_leave(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> 
             }
             c.push(p, size, frame)?;
         }
-        c.set_reg(match size { 2 => Register::BP, 4 => Register::EBP, _ => Register::RBP }, frame);
+        c.set_reg(
+            match size {
+                2 => Register::BP,
+                4 => Register::EBP,
+                _ => Register::RBP,
+            },
+            frame,
+        );
         let sp = (c.regs[4] & bp_mask).wrapping_sub(alloc);
         // The new stack top must be writable (touch it as ENTER does).
         c.probe_write(p, SS, sp & bp_mask, 1)?;

@@ -11,7 +11,7 @@ use crate::state::flags::*;
 /// Parity of the low byte (PF set when the number of set bits is even).
 #[inline]
 pub fn parity(v: u64) -> u64 {
-    if (v as u8).count_ones() % 2 == 0 {
+    if (v as u8).count_ones().is_multiple_of(2) {
         PF
     } else {
         0

@@ -1,7 +1,7 @@
 //! IN/OUT with the I/O privilege and I/O permission bitmap checks (SDM Vol 1 19.5).
 
 use crate::cpu::X86Cpu;
-use crate::fault::{X, GP0};
+use crate::fault::{GP0, X};
 use crate::platform::X86Platform;
 use crate::state::{flags, Mode};
 use iced_x86::{Instruction, Mnemonic, OpKind, Register};
@@ -35,11 +35,8 @@ impl X86Cpu {
 pub fn inout(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<()> {
     let is_in = i.mnemonic() == Mnemonic::In;
     let (port_op, data_op) = if is_in { (1, 0) } else { (0, 1) };
-    let port = if i.op_kind(port_op) == OpKind::Register {
-        c.regs[2] as u16
-    } else {
-        i.immediate(port_op) as u16
-    };
+    let port =
+        if i.op_kind(port_op) == OpKind::Register { c.regs[2] as u16 } else { i.immediate(port_op) as u16 };
     let reg = i.op_register(data_op);
     let size = reg.size() as u64;
     c.io_permitted(p, port, size)?;

@@ -15,7 +15,7 @@ mod string;
 mod system;
 
 use crate::cpu::X86Cpu;
-use crate::fault::{X, UD_};
+use crate::fault::{UD_, X};
 use crate::platform::X86Platform;
 use crate::state::Mode;
 use iced_x86::{Instruction, Mnemonic as M, OpKind};
@@ -36,8 +36,25 @@ fn ud(_: &mut X86Cpu, _: &mut dyn X86Platform, _: &Instruction) -> X<()> {
 fn lockable(m: M) -> bool {
     matches!(
         m,
-        M::Add | M::Adc | M::And | M::Btc | M::Btr | M::Bts | M::Cmpxchg | M::Cmpxchg8b | M::Cmpxchg16b
-            | M::Dec | M::Inc | M::Neg | M::Not | M::Or | M::Sbb | M::Sub | M::Xor | M::Xadd | M::Xchg
+        M::Add
+            | M::Adc
+            | M::And
+            | M::Btc
+            | M::Btr
+            | M::Bts
+            | M::Cmpxchg
+            | M::Cmpxchg8b
+            | M::Cmpxchg16b
+            | M::Dec
+            | M::Inc
+            | M::Neg
+            | M::Not
+            | M::Or
+            | M::Sbb
+            | M::Sub
+            | M::Xor
+            | M::Xadd
+            | M::Xchg
     )
 }
 
@@ -61,7 +78,9 @@ pub fn handler_for(i: &Instruction) -> Handler {
         M::Bsf | M::Bsr | M::Tzcnt | M::Lzcnt | M::Popcnt => bits::bitscan,
         M::Bswap => bits::bswap,
         M::Movbe => bits::movbe,
-        M::Andn | M::Bextr | M::Blsi | M::Blsmsk | M::Blsr | M::Bzhi | M::Pdep | M::Pext | M::Mulx => bits::bmi,
+        M::Andn | M::Bextr | M::Blsi | M::Blsmsk | M::Blsr | M::Bzhi | M::Pdep | M::Pext | M::Mulx => {
+            bits::bmi
+        }
         M::Mov => {
             let crdr = |k: OpKind, r: iced_x86::Register| k == OpKind::Register && (r.is_cr() || r.is_dr());
             if crdr(i.op0_kind(), i.op0_register()) || crdr(i.op1_kind(), i.op1_register()) {
@@ -80,10 +99,38 @@ pub fn handler_for(i: &Instruction) -> Handler {
         M::Pushf | M::Pushfd | M::Pushfq => data::pushf,
         M::Popf | M::Popfd | M::Popfq => data::popf,
         M::Cbw | M::Cwde | M::Cdqe | M::Cwd | M::Cdq | M::Cqo => data::convert,
-        M::Cmova | M::Cmovae | M::Cmovb | M::Cmovbe | M::Cmove | M::Cmovg | M::Cmovge | M::Cmovl | M::Cmovle
-        | M::Cmovne | M::Cmovno | M::Cmovnp | M::Cmovns | M::Cmovo | M::Cmovp | M::Cmovs => data::cmov,
-        M::Seta | M::Setae | M::Setb | M::Setbe | M::Sete | M::Setg | M::Setge | M::Setl | M::Setle | M::Setne
-        | M::Setno | M::Setnp | M::Setns | M::Seto | M::Setp | M::Sets => data::setcc,
+        M::Cmova
+        | M::Cmovae
+        | M::Cmovb
+        | M::Cmovbe
+        | M::Cmove
+        | M::Cmovg
+        | M::Cmovge
+        | M::Cmovl
+        | M::Cmovle
+        | M::Cmovne
+        | M::Cmovno
+        | M::Cmovnp
+        | M::Cmovns
+        | M::Cmovo
+        | M::Cmovp
+        | M::Cmovs => data::cmov,
+        M::Seta
+        | M::Setae
+        | M::Setb
+        | M::Setbe
+        | M::Sete
+        | M::Setg
+        | M::Setge
+        | M::Setl
+        | M::Setle
+        | M::Setne
+        | M::Setno
+        | M::Setnp
+        | M::Setns
+        | M::Seto
+        | M::Setp
+        | M::Sets => data::setcc,
         M::Lahf | M::Sahf => data::lahf_sahf,
         M::Xlatb => data::xlat,
         M::Enter | M::Leave => data::enter_leave,
@@ -94,8 +141,22 @@ pub fn handler_for(i: &Instruction) -> Handler {
         M::Aam | M::Aad => bcd::aam_aad,
         M::Bound => bcd::bound,
         M::Jmp => control::jmp,
-        M::Ja | M::Jae | M::Jb | M::Jbe | M::Je | M::Jg | M::Jge | M::Jl | M::Jle | M::Jne | M::Jno | M::Jnp | M::Jns
-        | M::Jo | M::Jp | M::Js => control::jcc,
+        M::Ja
+        | M::Jae
+        | M::Jb
+        | M::Jbe
+        | M::Je
+        | M::Jg
+        | M::Jge
+        | M::Jl
+        | M::Jle
+        | M::Jne
+        | M::Jno
+        | M::Jnp
+        | M::Jns
+        | M::Jo
+        | M::Jp
+        | M::Js => control::jcc,
         M::Call => control::call,
         M::Ret => control::ret,
         M::Retf => control::retf,
@@ -104,9 +165,30 @@ pub fn handler_for(i: &Instruction) -> Handler {
         M::Iret | M::Iretd | M::Iretq => control::iret,
         M::Clc | M::Stc | M::Cmc | M::Cld | M::Std | M::Cli | M::Sti | M::Clac | M::Stac => control::flag_op,
         M::Hlt => control::hlt,
-        M::Movsb | M::Movsw | M::Movsq | M::Stosb | M::Stosw | M::Stosd | M::Stosq | M::Lodsb | M::Lodsw
-        | M::Lodsd | M::Lodsq | M::Cmpsb | M::Cmpsw | M::Cmpsq | M::Scasb | M::Scasw | M::Scasd | M::Scasq
-        | M::Insb | M::Insw | M::Insd | M::Outsb | M::Outsw | M::Outsd => string::string,
+        M::Movsb
+        | M::Movsw
+        | M::Movsq
+        | M::Stosb
+        | M::Stosw
+        | M::Stosd
+        | M::Stosq
+        | M::Lodsb
+        | M::Lodsw
+        | M::Lodsd
+        | M::Lodsq
+        | M::Cmpsb
+        | M::Cmpsw
+        | M::Cmpsq
+        | M::Scasb
+        | M::Scasw
+        | M::Scasd
+        | M::Scasq
+        | M::Insb
+        | M::Insw
+        | M::Insd
+        | M::Outsb
+        | M::Outsw
+        | M::Outsd => string::string,
         // MOVSD/CMPSD share their mnemonic with SSE2 forms: only the string encodings here.
         M::Movsd | M::Cmpsd if i.op0_kind() != OpKind::Register => string::string,
         M::In | M::Out => io::inout,
@@ -126,8 +208,18 @@ pub fn handler_for(i: &Instruction) -> Handler {
         M::Wbinvd | M::Invd => system::cache,
         M::Clflush | M::Clflushopt => system::clflush,
         M::Arpl => system::arpl,
-        M::Nop | M::Pause | M::Lfence | M::Sfence | M::Mfence | M::Prefetchnta | M::Prefetcht0 | M::Prefetcht1
-        | M::Prefetcht2 | M::Prefetchw | M::Endbr64 | M::Endbr32 => nop,
+        M::Nop
+        | M::Pause
+        | M::Lfence
+        | M::Sfence
+        | M::Mfence
+        | M::Prefetchnta
+        | M::Prefetcht0
+        | M::Prefetcht1
+        | M::Prefetcht2
+        | M::Prefetchw
+        | M::Endbr64
+        | M::Endbr32 => nop,
         // x87, MMX, SSE*, XSAVE: see simd.rs.
         _ => simd::handler_for(i).unwrap_or(ud),
     }

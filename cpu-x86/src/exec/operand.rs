@@ -153,7 +153,14 @@ impl X86Cpu {
 
     /// Writes operand `n`.
     #[inline]
-    pub(crate) fn write_op(&mut self, p: &mut dyn X86Platform, i: &Instruction, n: u32, size: u64, v: u64) -> X<()> {
+    pub(crate) fn write_op(
+        &mut self,
+        p: &mut dyn X86Platform,
+        i: &Instruction,
+        n: u32,
+        size: u64,
+        v: u64,
+    ) -> X<()> {
         match i.op_kind(n) {
             OpKind::Register => {
                 self.set_reg(i.op_register(n), v);

@@ -5,7 +5,7 @@
 use super::flags as fl;
 use super::operand::{sext, sign_bit, trunc};
 use crate::cpu::X86Cpu;
-use crate::fault::{X, UD_};
+use crate::fault::{UD_, X};
 use crate::platform::X86Platform;
 use crate::state::flags::*;
 use iced_x86::{Instruction, Mnemonic};
@@ -54,7 +54,7 @@ pub fn shift(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<()> 
             if cf {
                 f |= CF;
             }
-            if a & msb != 0 && cnt == 1 || (cnt > 1 && false) {
+            if a & msb != 0 {
                 f |= OF;
             }
             (r, f)
@@ -174,7 +174,8 @@ pub fn bmi2_shift(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X
     }
     let size = c.op_size(i, 0);
     let a = c.read_op(p, i, 1, size)?;
-    let cnt = if i.mnemonic() == Mnemonic::Rorx { i.immediate(2) } else { c.get_reg(i.op2_register()) } & count_mask(size);
+    let cnt = if i.mnemonic() == Mnemonic::Rorx { i.immediate(2) } else { c.get_reg(i.op2_register()) }
+        & count_mask(size);
     let bits = size * 8;
     let r = match i.mnemonic() {
         Mnemonic::Sarx => trunc((sext(a, size) as i64 >> cnt) as u64, size),

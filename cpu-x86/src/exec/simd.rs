@@ -27,8 +27,7 @@ pub fn handler_for(i: &Instruction) -> Option<Handler> {
     if i.encoding() != EncodingKind::Legacy {
         return None; // VEX/EVEX/XOP/3DNow!: AVX and later are not implemented.
     }
-    let has_mm =
-        (0..i.op_count()).any(|n| i.op_kind(n) == OpKind::Register && i.op_register(n).is_mm());
+    let has_mm = (0..i.op_count()).any(|n| i.op_kind(n) == OpKind::Register && i.op_register(n).is_mm());
     if has_mm {
         return None; // MMX is not implemented.
     }
@@ -40,10 +39,7 @@ pub fn handler_for(i: &Instruction) -> Option<Handler> {
         M::Wait => Some(x87::fwait),
         m if x87::is_x87(i, m) => Some(x87::exec),
         _ if i.cpuid_features().iter().any(|f| {
-            matches!(
-                f,
-                CF::SSE | CF::SSE2 | CF::SSE3 | CF::SSSE3 | CF::SSE4_1 | CF::SSE4_2 | CF::PCLMULQDQ
-            )
+            matches!(f, CF::SSE | CF::SSE2 | CF::SSE3 | CF::SSSE3 | CF::SSE4_1 | CF::SSE4_2 | CF::PCLMULQDQ)
         }) =>
         {
             Some(sse::exec)
@@ -145,10 +141,7 @@ mod tests {
     }
 
     /// Assembles `ins`, runs them (one step each) with SSE enabled and no IDT.
-    fn run(
-        ins: &[I],
-        setup: impl FnOnce(&mut X86Cpu, &mut MockPlatform),
-    ) -> (X86Cpu, MockPlatform) {
+    fn run(ins: &[I], setup: impl FnOnce(&mut X86Cpu, &mut MockPlatform)) -> (X86Cpu, MockPlatform) {
         let mut e = Encoder::new(64);
         let mut code = Vec::new();
         for i in ins {
@@ -204,11 +197,7 @@ mod tests {
         };
         let (c, _) = run(&div, setup);
         assert!(faulted(&c, fault::XM));
-        assert_eq!(
-            c.fpu.xmm[0],
-            1.0f64.to_bits() as u128,
-            "destination unchanged"
-        );
+        assert_eq!(c.fpu.xmm[0], 1.0f64.to_bits() as u128, "destination unchanged");
         assert_ne!(c.fpu.mxcsr & 4, 0, "ZE set");
         let (c, _) = run(&div, |c, p| {
             setup(c, p);
@@ -226,9 +215,7 @@ mod tests {
         assert!(faulted(&c, fault::UD));
         let (c, _) = run(&addps, |c, _| c.cr0 |= crate::state::cr0::TS);
         assert!(faulted(&c, fault::NM));
-        let (c, _) = run(&[I::with(Code::Fld1)], |c, _| {
-            c.cr0 |= crate::state::cr0::EM
-        });
+        let (c, _) = run(&[I::with(Code::Fld1)], |c, _| c.cr0 |= crate::state::cr0::EM);
         assert!(faulted(&c, fault::NM));
         let movaps = [I::with2(Code::Movaps_xmm_xmmm128, R::XMM0, mem(R::RBX, 8)).expect("i")];
         let (c, _) = run(&movaps, |_, _| {});
@@ -299,11 +286,7 @@ mod tests {
         let (c, _) = run(&ins, |c, _| c.fpu.fcw = 0x037b);
         assert_ne!(c.fpu.fsw & 0x84, 0, "ZE and ES set");
         assert!(faulted(&c, fault::MF));
-        assert_eq!(
-            crate::exec::simd::x87::st_bits(&c, 0),
-            0x3fff_8000_0000_0000_0000,
-            "ST0 unchanged"
-        );
+        assert_eq!(crate::exec::simd::x87::st_bits(&c, 0), 0x3fff_8000_0000_0000_0000, "ST0 unchanged");
     }
 
     #[test]
@@ -313,24 +296,15 @@ mod tests {
             I::with1(Code::Fld_m64fp, mem(R::RBX, 0)).expect("i"),
             I::with1(Code::Fistp_m32int, mem(R::RBX, 8)).expect("i"),
         ];
-        for (rc, x, want) in [
-            (0u16, -2.5f64, -2i32),
-            (1, -2.5, -3),
-            (2, 2.1, 3),
-            (3, -2.7, -2),
-            (0, 3e10, i32::MIN),
-        ] {
+        for (rc, x, want) in
+            [(0u16, -2.5f64, -2i32), (1, -2.5, -3), (2, 2.1, 3), (3, -2.7, -2), (0, 3e10, i32::MIN)]
+        {
             let (_, p) = run(&ins, |c, p| {
                 c.fpu.fcw = 0x037f | rc << 10;
                 p.ram.write(GuestPhys(0x4000), &x.to_le_bytes());
             });
-            let got = i32::from_le_bytes(
-                p.ram
-                    .slice(GuestPhys(0x4008), 4)
-                    .expect("ram")
-                    .try_into()
-                    .expect("4"),
-            );
+            let got =
+                i32::from_le_bytes(p.ram.slice(GuestPhys(0x4008), 4).expect("ram").try_into().expect("4"));
             assert_eq!(got, want, "rc={rc} x={x}");
         }
     }

@@ -28,8 +28,20 @@ fn addr_size(i: &Instruction) -> u64 {
 
 fn elem_size(i: &Instruction) -> u64 {
     match i.mnemonic() {
-        Mnemonic::Movsb | Mnemonic::Stosb | Mnemonic::Lodsb | Mnemonic::Cmpsb | Mnemonic::Scasb | Mnemonic::Insb | Mnemonic::Outsb => 1,
-        Mnemonic::Movsw | Mnemonic::Stosw | Mnemonic::Lodsw | Mnemonic::Cmpsw | Mnemonic::Scasw | Mnemonic::Insw | Mnemonic::Outsw => 2,
+        Mnemonic::Movsb
+        | Mnemonic::Stosb
+        | Mnemonic::Lodsb
+        | Mnemonic::Cmpsb
+        | Mnemonic::Scasb
+        | Mnemonic::Insb
+        | Mnemonic::Outsb => 1,
+        Mnemonic::Movsw
+        | Mnemonic::Stosw
+        | Mnemonic::Lodsw
+        | Mnemonic::Cmpsw
+        | Mnemonic::Scasw
+        | Mnemonic::Insw
+        | Mnemonic::Outsw => 2,
         Mnemonic::Movsq | Mnemonic::Stosq | Mnemonic::Lodsq | Mnemonic::Cmpsq | Mnemonic::Scasq => 8,
         _ => 4,
     }
@@ -44,7 +56,15 @@ pub fn string(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<()>
     let src_seg = sreg(i.memory_segment());
     let step = if c.rflags & DF != 0 { size.wrapping_neg() } else { size };
     let port = c.regs[2] as u16;
-    if matches!(m, Mnemonic::Insb | Mnemonic::Insw | Mnemonic::Insd | Mnemonic::Outsb | Mnemonic::Outsw | Mnemonic::Outsd) {
+    if matches!(
+        m,
+        Mnemonic::Insb
+            | Mnemonic::Insw
+            | Mnemonic::Insd
+            | Mnemonic::Outsb
+            | Mnemonic::Outsw
+            | Mnemonic::Outsd
+    ) {
         c.io_permitted(p, port, size)?;
     }
     let upd = |c: &mut X86Cpu, r: usize, d: u64| {

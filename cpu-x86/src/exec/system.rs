@@ -5,7 +5,7 @@
 
 use super::operand::{gpr, trunc};
 use crate::cpu::X86Cpu;
-use crate::fault::{X, GP0, UD_};
+use crate::fault::{GP0, UD_, X};
 use crate::mem::canonical;
 use crate::platform::X86Platform;
 use crate::state::*;
@@ -62,7 +62,13 @@ pub fn dtr(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<()> {
             }
             let t = if m == Mnemonic::Sgdt { c.gdtr } else { c.idtr };
             c.write_mem(p, seg, off, 2, t.limit as u64)?;
-            c.write_mem(p, seg, off.wrapping_add(2), if long { 8 } else { 4 }, if long { t.base } else { t.base & 0xffff_ffff })?;
+            c.write_mem(
+                p,
+                seg,
+                off.wrapping_add(2),
+                if long { 8 } else { 4 },
+                if long { t.base } else { t.base & 0xffff_ffff },
+            )?;
         }
     }
     Ok(())
@@ -70,7 +76,8 @@ pub fn dtr(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<()> {
 
 impl X86Cpu {
     fn op_size_is16(&self, i: &Instruction) -> bool {
-        i.code().op_code().operand_size() == 16 || (i.code().op_code().operand_size() == 0 && self.mode.bitness() == 16)
+        i.code().op_code().operand_size() == 16
+            || (i.code().op_code().operand_size() == 0 && self.mode.bitness() == 16)
     }
 }
 
@@ -250,7 +257,7 @@ impl X86Cpu {
                 }
             }
             4 => {
-                let mut allowed = cr4::DE | cr4::PSE | cr4::PAE | cr4::PGE | cr4::PCE | cr4::TSD | cr4::MCE * 0;
+                let mut allowed = cr4::DE | cr4::PSE | cr4::PAE | cr4::PGE | cr4::PCE | cr4::TSD;
                 let cpu = &self.cpuid;
                 if cpu.has(Feature::Fsgsbase) {
                     allowed |= cr4::FSGSBASE;
@@ -298,7 +305,9 @@ impl X86Cpu {
                 }
                 let changed = self.cr4 ^ v;
                 self.cr4 = v;
-                if changed & (cr4::PGE | cr4::PAE | cr4::PSE | cr4::PCIDE | cr4::SMEP | cr4::SMAP | cr4::PKE) != 0 {
+                if changed & (cr4::PGE | cr4::PAE | cr4::PSE | cr4::PCIDE | cr4::SMEP | cr4::SMAP | cr4::PKE)
+                    != 0
+                {
                     self.tlb.flush(false);
                 }
             }
@@ -436,11 +445,7 @@ pub fn seg_query(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<
     let m = i.mnemonic();
     let sel_op = if matches!(m, Mnemonic::Verr | Mnemonic::Verw) { 0 } else { 1 };
     let sel = c.read_op(p, i, sel_op, 2)? as u16;
-    let ok_desc = if sel & !3 == 0 {
-        None
-    } else {
-        c.read_descriptor(p, sel).ok().map(|(d, _)| d)
-    };
+    let ok_desc = if sel & !3 == 0 { None } else { c.read_descriptor(p, sel).ok().map(|(d, _)| d) };
     let mut ok = false;
     let mut val = 0;
     if let Some(d) = ok_desc {
@@ -452,8 +457,16 @@ pub fn seg_query(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<
         let typ = s.typ();
         ok = priv_ok
             && match m {
-                Mnemonic::Lar => !sys_type || matches!(typ, 1 | 2 | 3 | 4 | 5 | 9 | 0xb | 0xc) && (c.efer & efer::LMA == 0 || matches!(typ, 2 | 9 | 0xb | 0xc)),
-                Mnemonic::Lsl => !sys_type || matches!(typ, 1 | 2 | 3 | 9 | 0xb) && (c.efer & efer::LMA == 0 || matches!(typ, 2 | 9 | 0xb)),
+                Mnemonic::Lar => {
+                    !sys_type
+                        || matches!(typ, 1 | 2 | 3 | 4 | 5 | 9 | 0xb | 0xc)
+                            && (c.efer & efer::LMA == 0 || matches!(typ, 2 | 9 | 0xb | 0xc))
+                }
+                Mnemonic::Lsl => {
+                    !sys_type
+                        || matches!(typ, 1 | 2 | 3 | 9 | 0xb)
+                            && (c.efer & efer::LMA == 0 || matches!(typ, 2 | 9 | 0xb))
+                }
                 Mnemonic::Verr => !sys_type && (s.attr & 0x8 == 0 || s.attr & 0x2 != 0),
                 _ => !sys_type && s.attr & 0xa == 0x2,
             };

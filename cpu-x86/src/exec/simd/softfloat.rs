@@ -55,21 +55,9 @@ pub struct Fmt {
     pub explicit: bool,
 }
 
-pub const F32: Fmt = Fmt {
-    ebits: 8,
-    fbits: 23,
-    explicit: false,
-};
-pub const F64: Fmt = Fmt {
-    ebits: 11,
-    fbits: 52,
-    explicit: false,
-};
-pub const F80: Fmt = Fmt {
-    ebits: 15,
-    fbits: 64,
-    explicit: true,
-};
+pub const F32: Fmt = Fmt { ebits: 8, fbits: 23, explicit: false };
+pub const F64: Fmt = Fmt { ebits: 11, fbits: 52, explicit: false };
+pub const F80: Fmt = Fmt { ebits: 15, fbits: 64, explicit: true };
 
 impl Fmt {
     /// Exponent bias.
@@ -100,11 +88,7 @@ impl Fmt {
     }
     /// The default QNaN ("real indefinite"): sign set, quiet bit set.
     pub fn indefinite(self) -> u128 {
-        let q = if self.explicit {
-            3u128 << 62
-        } else {
-            1u128 << (self.fbits - 1)
-        };
+        let q = if self.explicit { 3u128 << 62 } else { 1u128 << (self.fbits - 1) };
         (1u128 << self.sign_shift()) | (self.emask() << self.fbits) | q
     }
     /// Infinity with the given sign.
@@ -166,9 +150,7 @@ impl Val {
     /// The sign.
     pub fn neg(self) -> bool {
         match self {
-            Val::Zero { neg } | Val::Fin { neg, .. } | Val::Inf { neg } | Val::Nan { neg, .. } => {
-                neg
-            }
+            Val::Zero { neg } | Val::Fin { neg, .. } | Val::Inf { neg } | Val::Nan { neg, .. } => neg,
             Val::Unsupported { neg } => neg,
         }
     }
@@ -189,11 +171,7 @@ pub fn unpack(f: Fmt, bits: u128) -> Val {
             if fr == 0 {
                 return Val::Inf { neg };
             }
-            return Val::Nan {
-                neg,
-                quiet: fr >> 62 != 0,
-                frac: fr << 1,
-            };
+            return Val::Nan { neg, quiet: fr >> 62 != 0, frac: fr << 1 };
         }
         if e == 0 {
             if frac == 0 {
@@ -201,31 +179,19 @@ pub fn unpack(f: Fmt, bits: u128) -> Val {
             }
             // Denormal or pseudo-denormal: exponent is emin.
             let lz = frac.leading_zeros() as i32;
-            return Val::Fin {
-                neg,
-                e: f.emin() - lz,
-                sig: frac << lz,
-            };
+            return Val::Fin { neg, e: f.emin() - lz, sig: frac << lz };
         }
         if !int {
             return Val::Unsupported { neg };
         }
-        return Val::Fin {
-            neg,
-            e: e - f.bias(),
-            sig: frac,
-        };
+        return Val::Fin { neg, e: e - f.bias(), sig: frac };
     }
     if e == f.emask() as i32 {
         if frac == 0 {
             return Val::Inf { neg };
         }
         let fr = frac << (64 - f.fbits);
-        return Val::Nan {
-            neg,
-            quiet: fr >> 63 != 0,
-            frac: fr,
-        };
+        return Val::Nan { neg, quiet: fr >> 63 != 0, frac: fr };
     }
     if e == 0 {
         if frac == 0 {
@@ -233,17 +199,9 @@ pub fn unpack(f: Fmt, bits: u128) -> Val {
         }
         let lz = frac.leading_zeros() as i32;
         let top = 63 - f.fbits as i32; // position of the would-be integer bit after shifting
-        return Val::Fin {
-            neg,
-            e: f.emin() - (lz - top),
-            sig: frac << lz,
-        };
+        return Val::Fin { neg, e: f.emin() - (lz - top), sig: frac << lz };
     }
-    Val::Fin {
-        neg,
-        e: e - f.bias(),
-        sig: (frac | (1 << f.fbits)) << (63 - f.fbits),
-    }
+    Val::Fin { neg, e: e - f.bias(), sig: (frac | (1 << f.fbits)) << (63 - f.fbits) }
 }
 
 /// Packs a value that is exactly representable in `f` (as produced by [`round`]).
@@ -267,11 +225,7 @@ pub fn pack(f: Fmt, v: Val) -> u128 {
             if e < f.emin() {
                 let sh = (f.emin() - e) as u32;
                 let m = if sh >= 64 { 0 } else { sig >> sh };
-                let fr = if f.explicit {
-                    m as u128
-                } else {
-                    (m >> (63 - f.fbits)) as u128
-                };
+                let fr = if f.explicit { m as u128 } else { (m >> (63 - f.fbits)) as u128 };
                 return s | fr;
             }
             let be = (e + f.bias()) as u128;
@@ -385,39 +339,18 @@ pub fn round(r: Round, neg: bool, m: u128, q: i32) -> (Val, u32) {
         if to_inf {
             return (Val::Inf { neg }, flags | C1UP);
         }
-        let max = if r.prec >= 64 {
-            u64::MAX
-        } else {
-            !((1u64 << (64 - r.prec)) - 1)
-        };
-        return (
-            Val::Fin {
-                neg,
-                e: r.emax,
-                sig: max,
-            },
-            flags & !C1UP,
-        );
+        let max = if r.prec >= 64 { u64::MAX } else { !((1u64 << (64 - r.prec)) - 1) };
+        return (Val::Fin { neg, e: r.emax, sig: max }, flags & !C1UP);
     }
     (Val::Fin { neg, e: e_out, sig }, flags)
 }
 
 /// Exact sum of two finite nonzero values as (neg, m, q) for [`round`]; `None` for an exact
 /// zero (cancellation).
-fn add_exact(
-    an: bool,
-    ae: i32,
-    asig: u64,
-    bn: bool,
-    be: i32,
-    bsig: u64,
-) -> Option<(bool, u128, i32)> {
+fn add_exact(an: bool, ae: i32, asig: u64, bn: bool, be: i32, bsig: u64) -> Option<(bool, u128, i32)> {
     // Put the larger exponent first.
-    let (an, ae, asig, bn, be, bsig) = if ae >= be {
-        (an, ae, asig, bn, be, bsig)
-    } else {
-        (bn, be, bsig, an, ae, asig)
-    };
+    let (an, ae, asig, bn, be, bsig) =
+        if ae >= be { (an, ae, asig, bn, be, bsig) } else { (bn, be, bsig, an, ae, asig) };
     let a = (asig as u128) << 62; // MSB at bit 125
     let d = (ae - be) as u32;
     let b0 = (bsig as u128) << 62;
@@ -459,14 +392,7 @@ pub fn arith(r: Round, op: Op, a: Val, b: Val) -> (Val, u32) {
         Op::Sub => (a, negate(b)),
         _ => (a, b),
     };
-    let inv = (
-        Nan {
-            neg: true,
-            quiet: true,
-            frac: 1 << 63,
-        },
-        IE,
-    );
+    let inv = (Nan { neg: true, quiet: true, frac: 1 << 63 }, IE);
     match op {
         Op::Add | Op::Sub => match (a, b) {
             (Inf { neg: x }, Inf { neg: y }) => {
@@ -477,36 +403,19 @@ pub fn arith(r: Round, op: Op, a: Val, b: Val) -> (Val, u32) {
                 }
             }
             (Inf { neg }, _) | (_, Inf { neg }) => (Inf { neg }, 0),
-            (Zero { neg: x }, Zero { neg: y }) => (
-                Zero {
-                    neg: if x == y { x } else { r.rm == Rm::Down },
-                },
-                0,
-            ),
+            (Zero { neg: x }, Zero { neg: y }) => {
+                (Zero { neg: if x == y { x } else { r.rm == Rm::Down } }, 0)
+            }
             (Zero { .. }, v) | (v, Zero { .. }) => {
                 let Fin { neg, e, sig } = v else { return inv };
                 round(r, neg, sig as u128, e - 63)
             }
-            (
-                Fin {
-                    neg: an,
-                    e: ae,
-                    sig: asig,
-                },
-                Fin {
-                    neg: bn,
-                    e: be,
-                    sig: bsig,
-                },
-            ) => match add_exact(an, ae, asig, bn, be, bsig) {
-                Some((n, m, q)) => round(r, n, m, q),
-                None => (
-                    Zero {
-                        neg: r.rm == Rm::Down,
-                    },
-                    0,
-                ),
-            },
+            (Fin { neg: an, e: ae, sig: asig }, Fin { neg: bn, e: be, sig: bsig }) => {
+                match add_exact(an, ae, asig, bn, be, bsig) {
+                    Some((n, m, q)) => round(r, n, m, q),
+                    None => (Zero { neg: r.rm == Rm::Down }, 0),
+                }
+            }
             _ => inv,
         },
         Op::Mul => {
@@ -515,14 +424,9 @@ pub fn arith(r: Round, op: Op, a: Val, b: Val) -> (Val, u32) {
                 (Inf { .. }, Zero { .. }) | (Zero { .. }, Inf { .. }) => inv,
                 (Inf { .. }, _) | (_, Inf { .. }) => (Inf { neg }, 0),
                 (Zero { .. }, _) | (_, Zero { .. }) => (Zero { neg }, 0),
-                (
-                    Fin {
-                        e: ae, sig: asig, ..
-                    },
-                    Fin {
-                        e: be, sig: bsig, ..
-                    },
-                ) => round(r, neg, asig as u128 * bsig as u128, ae - 63 + be - 63),
+                (Fin { e: ae, sig: asig, .. }, Fin { e: be, sig: bsig, .. }) => {
+                    round(r, neg, asig as u128 * bsig as u128, ae - 63 + be - 63)
+                }
                 _ => inv,
             }
         }
@@ -534,14 +438,7 @@ pub fn arith(r: Round, op: Op, a: Val, b: Val) -> (Val, u32) {
                 (_, Inf { .. }) => (Zero { neg }, 0),
                 (Zero { .. }, _) => (Zero { neg }, 0),
                 (_, Zero { .. }) => (Inf { neg }, ZE),
-                (
-                    Fin {
-                        e: ae, sig: asig, ..
-                    },
-                    Fin {
-                        e: be, sig: bsig, ..
-                    },
-                ) => {
+                (Fin { e: ae, sig: asig, .. }, Fin { e: be, sig: bsig, .. }) => {
                     let (m, q) = div_exact(asig, bsig);
                     round(r, neg, m, ae - be + q)
                 }
@@ -590,14 +487,7 @@ pub fn sqrt(r: Round, a: Val) -> (Val, u32) {
             }
             round(r, false, (root << 1) | (rem != 0) as u128, half_e - 3 - 1)
         }
-        _ => (
-            Val::Nan {
-                neg: true,
-                quiet: true,
-                frac: 1 << 63,
-            },
-            IE,
-        ),
+        _ => (Val::Nan { neg: true, quiet: true, frac: 1 << 63 }, IE),
     }
 }
 
@@ -607,11 +497,7 @@ pub fn negate(v: Val) -> Val {
         Val::Zero { neg } => Val::Zero { neg: !neg },
         Val::Fin { neg, e, sig } => Val::Fin { neg: !neg, e, sig },
         Val::Inf { neg } => Val::Inf { neg: !neg },
-        Val::Nan { neg, quiet, frac } => Val::Nan {
-            neg: !neg,
-            quiet,
-            frac,
-        },
+        Val::Nan { neg, quiet, frac } => Val::Nan { neg: !neg, quiet, frac },
         Val::Unsupported { neg } => Val::Unsupported { neg: !neg },
     }
 }
@@ -678,14 +564,7 @@ pub fn round_to_int(v: Val, rm: Rm) -> (Val, bool) {
         return (Val::Zero { neg }, inexact);
     }
     let lz = k.leading_zeros() as i32;
-    (
-        Val::Fin {
-            neg,
-            e: 127 - lz,
-            sig: ((k << lz) >> 64) as u64,
-        },
-        inexact,
-    )
+    (Val::Fin { neg, e: 127 - lz, sig: ((k << lz) >> 64) as u64 }, inexact)
 }
 
 /// Converts a value to a signed integer of `bits` bits (16, 32, 64) with rounding `rm`;
@@ -710,11 +589,7 @@ pub fn to_int(v: Val, rm: Rm, bits: u32) -> Option<(i64, bool)> {
             if (!neg && mag >= lim) || (neg && mag > lim) {
                 return None;
             }
-            let val = if neg {
-                (mag as i128).wrapping_neg() as i64
-            } else {
-                mag as i64
-            };
+            let val = if neg { (mag as i128).wrapping_neg() as i64 } else { mag as i64 };
             Some((val, inexact))
         }
         _ => None,
@@ -741,34 +616,21 @@ mod tests {
     use super::*;
 
     fn f64op(op: Op, a: f64, b: f64, rm: Rm) -> (u64, u32) {
-        let (v, fl) = arith(
-            Round::of(F64, rm),
-            op,
-            unpack(F64, a.to_bits() as u128),
-            unpack(F64, b.to_bits() as u128),
-        );
+        let (v, fl) =
+            arith(Round::of(F64, rm), op, unpack(F64, a.to_bits() as u128), unpack(F64, b.to_bits() as u128));
         (pack(F64, v) as u64, fl & 0x3f)
     }
 
     #[test]
     fn basic_arith() {
         assert_eq!(f64op(Op::Add, 1.0, 2.0, Rm::Nearest), (3.0f64.to_bits(), 0));
-        assert_eq!(
-            f64op(Op::Div, 1.0, 3.0, Rm::Nearest),
-            ((1.0f64 / 3.0).to_bits(), PE)
-        );
+        assert_eq!(f64op(Op::Div, 1.0, 3.0, Rm::Nearest), ((1.0f64 / 3.0).to_bits(), PE));
         assert_eq!(f64op(Op::Div, 1.0, 3.0, Rm::Zero).0, 0x3fd5555555555555);
         assert_eq!(f64op(Op::Div, 2.0, 3.0, Rm::Up).0, 0x3fe5555555555556);
         assert_eq!(f64op(Op::Sub, 1.0, 1.0, Rm::Down).0, (-0.0f64).to_bits());
         assert_eq!(f64op(Op::Mul, 1e308, 10.0, Rm::Zero).0, f64::MAX.to_bits());
-        let (v, fl) = sqrt(
-            Round::of(F64, Rm::Nearest),
-            unpack(F64, 2.0f64.to_bits() as u128),
-        );
-        assert_eq!(
-            (pack(F64, v) as u64, fl & 0x3f),
-            (2.0f64.sqrt().to_bits(), PE)
-        );
+        let (v, fl) = sqrt(Round::of(F64, Rm::Nearest), unpack(F64, 2.0f64.to_bits() as u128));
+        assert_eq!((pack(F64, v) as u64, fl & 0x3f), (2.0f64.sqrt().to_bits(), PE));
     }
 
     #[test]
@@ -776,10 +638,7 @@ mod tests {
         // (1 - 2^-53) * 2^-1022 rounds to the smallest normal but is tiny: UE|PE.
         let a = f64::from_bits(0x3fefffffffffffff);
         let b = f64::from_bits(0x0010000000000000);
-        assert_eq!(
-            f64op(Op::Mul, a, b, Rm::Nearest),
-            (0x0010000000000000, UE | PE)
-        );
+        assert_eq!(f64op(Op::Mul, a, b, Rm::Nearest), (0x0010000000000000, UE | PE));
         // Denormal results are exact when representable.
         assert_eq!(f64op(Op::Mul, f64::from_bits(4), 0.5, Rm::Nearest), (2, 0));
     }
@@ -787,31 +646,14 @@ mod tests {
     #[test]
     fn f80_roundtrip_and_int() {
         let one = unpack(F80, (0x3fffu128 << 64) | (1u128 << 63));
-        assert_eq!(
-            one,
-            Val::Fin {
-                neg: false,
-                e: 0,
-                sig: 1 << 63
-            }
-        );
+        assert_eq!(one, Val::Fin { neg: false, e: 0, sig: 1 << 63 });
         assert_eq!(pack(F80, one), (0x3fffu128 << 64) | (1u128 << 63));
         let two_half = unpack(F64, 2.5f64.to_bits() as u128);
         assert_eq!(to_int(two_half, Rm::Nearest, 32), Some((2, true)));
+        assert_eq!(to_int(unpack(F64, (-2.5f64).to_bits() as u128), Rm::Down, 32), Some((-3, true)));
+        assert_eq!(to_int(unpack(F64, 3e9f64.to_bits() as u128), Rm::Nearest, 32), None);
         assert_eq!(
-            to_int(unpack(F64, (-2.5f64).to_bits() as u128), Rm::Down, 32),
-            Some((-3, true))
-        );
-        assert_eq!(
-            to_int(unpack(F64, 3e9f64.to_bits() as u128), Rm::Nearest, 32),
-            None
-        );
-        assert_eq!(
-            to_int(
-                unpack(F64, (-2147483648.0f64).to_bits() as u128),
-                Rm::Nearest,
-                32
-            ),
+            to_int(unpack(F64, (-2147483648.0f64).to_bits() as u128), Rm::Nearest, 32),
             Some((i32::MIN as i64, false))
         );
     }

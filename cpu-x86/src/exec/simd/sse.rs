@@ -98,11 +98,7 @@ fn lane(v: u128, w: u32, k: u32) -> u64 {
 }
 
 fn set_lane(v: u128, w: u32, k: u32, x: u64) -> u128 {
-    let m: u128 = if w >= 64 {
-        u64::MAX as u128
-    } else {
-        (1u128 << w) - 1
-    };
+    let m: u128 = if w >= 64 { u64::MAX as u128 } else { (1u128 << w) - 1 };
     (v & !(m << (k * w))) | (((x as u128) & m) << (k * w))
 }
 
@@ -150,11 +146,7 @@ impl Mx {
     }
 
     fn rnd(&self, f: Fmt) -> Round {
-        Round {
-            ftz: self.ftz,
-            ue_exact: !self.um,
-            ..Round::of(f, self.rm)
-        }
+        Round { ftz: self.ftz, ue_exact: !self.um, ..Round::of(f, self.rm) }
     }
 
     /// Unpacks an operand, applying DAZ (SDM Vol 1 10.2.3.4); the bool marks a denormal
@@ -186,9 +178,7 @@ impl Mx {
         if !an && !bn {
             return None;
         }
-        if matches!(va, Val::Nan { quiet: false, .. })
-            || matches!(vb, Val::Nan { quiet: false, .. })
-        {
+        if matches!(va, Val::Nan { quiet: false, .. }) || matches!(vb, Val::Nan { quiet: false, .. }) {
             self.flags |= sf::IE;
         }
         Some(if an { f.quiet(a) } else { f.quiet(b) })
@@ -231,11 +221,7 @@ impl Mx {
         if matches!(va, Val::Nan { .. }) || matches!(vb, Val::Nan { .. }) {
             self.flags |= sf::IE;
             // The second operand is returned (after DAZ).
-            return if matches!(vb, Val::Nan { .. }) {
-                b
-            } else {
-                sf::pack(f, vb)
-            };
+            return if matches!(vb, Val::Nan { .. }) { b } else { sf::pack(f, vb) };
         }
         if da || db {
             self.flags |= sf::DE;
@@ -256,8 +242,8 @@ impl Mx {
         let an = matches!(va, Val::Nan { .. });
         let bn = matches!(vb, Val::Nan { .. });
         if an || bn {
-            let snan = matches!(va, Val::Nan { quiet: false, .. })
-                || matches!(vb, Val::Nan { quiet: false, .. });
+            let snan =
+                matches!(va, Val::Nan { quiet: false, .. }) || matches!(vb, Val::Nan { quiet: false, .. });
             if snan || signal_qnan {
                 self.flags |= sf::IE;
             }
@@ -292,11 +278,7 @@ impl Mx {
     pub fn cvt_int(&mut self, f: Fmt, a: u128, bits: u32, trunc: bool) -> u64 {
         let (v, _) = self.ld(f, a);
         let rm = if trunc { Rm::Zero } else { self.rm };
-        let mask = if bits >= 64 {
-            u64::MAX
-        } else {
-            (1u64 << bits) - 1
-        };
+        let mask = if bits >= 64 { u64::MAX } else { (1u64 << bits) - 1 };
         match sf::to_int(v, rm, bits) {
             Some((x, inexact)) => {
                 if inexact {
@@ -323,14 +305,7 @@ impl Mx {
             if !quiet {
                 self.flags |= sf::IE;
             }
-            return sf::pack(
-                to,
-                Val::Nan {
-                    neg,
-                    quiet: true,
-                    frac: frac | (1 << 63),
-                },
-            );
+            return sf::pack(to, Val::Nan { neg, quiet: true, frac: frac | (1 << 63) });
         }
         if d {
             self.flags |= sf::DE;
@@ -341,11 +316,7 @@ impl Mx {
 
     /// ROUNDPS-style rounding to an integral value with immediate control.
     fn round_int(&mut self, f: Fmt, a: u128, imm: u32) -> u128 {
-        let rm = if imm & 4 != 0 {
-            self.rm
-        } else {
-            Rm::from_rc(imm)
-        };
+        let rm = if imm & 4 != 0 { self.rm } else { Rm::from_rc(imm) };
         let (v, _) = self.ld(f, a);
         if let Val::Nan { quiet, .. } = v {
             if !quiet {
@@ -362,21 +333,13 @@ impl Mx {
 
     /// Approximate reciprocal (square root): correctly rounded, truncated to 12 bits.
     fn approx(&mut self, a: u128, rsqrt: bool) -> u128 {
-        let mut m = Mx {
-            rm: Rm::Nearest,
-            daz: self.daz,
-            ftz: false,
-            um: true,
-            flags: 0,
-        };
+        let mut m = Mx { rm: Rm::Nearest, daz: self.daz, ftz: false, um: true, flags: 0 };
         let one = 0x3f80_0000u128;
         let (va, _) = self.ld(F32, a);
         let r = match va {
             Val::Nan { .. } => return F32.quiet(a),
             Val::Zero { neg } => return F32.inf(neg),
-            Val::Fin { neg: true, .. } | Val::Inf { neg: true } if rsqrt => {
-                return F32.indefinite()
-            }
+            Val::Fin { neg: true, .. } | Val::Inf { neg: true } if rsqrt => return F32.indefinite(),
             _ if rsqrt => {
                 let s = m.sqrt(F32, sf::pack(F32, va));
                 m.bin(F32, Op::Div, one, s)
@@ -398,11 +361,7 @@ impl Mx {
         c.fpu.mxcsr |= fl;
         let masks = (c.fpu.mxcsr >> 7) & 0x3f;
         if fl & !masks != 0 {
-            return Err(if c.cr4 & cr4::OSXMMEXCPT != 0 {
-                exc(XM)
-            } else {
-                UD_
-            });
+            return Err(if c.cr4 & cr4::OSXMMEXCPT != 0 { exc(XM) } else { UD_ });
         }
         Ok(())
     }
@@ -479,11 +438,7 @@ fn crc32c(mut crc: u32, v: u64, bytes: u32) -> u32 {
     for k in 0..bytes {
         crc ^= ((v >> (8 * k)) & 0xff) as u32;
         for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0x82f6_3b78
-            } else {
-                crc >> 1
-            };
+            crc = if crc & 1 != 0 { (crc >> 1) ^ 0x82f6_3b78 } else { crc >> 1 };
         }
     }
     crc
@@ -491,9 +446,7 @@ fn crc32c(mut crc: u32, v: u64, bytes: u32) -> u32 {
 
 /// Carry-less 64x64 multiply.
 fn clmul(a: u64, b: u64) -> u128 {
-    (0..64)
-        .filter(|k| (b >> k) & 1 != 0)
-        .fold(0u128, |r, k| r ^ ((a as u128) << k))
+    (0..64).filter(|k| (b >> k) & 1 != 0).fold(0u128, |r, k| r ^ ((a as u128) << k))
 }
 
 /// PCMPxSTRx core (SDM Vol 2B 4.1): returns (IntRes2, n, a invalid?, b invalid?).
@@ -647,9 +600,7 @@ pub fn exec(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<()> {
             let a = d0(c, i);
             let b = src(c, p, i, 1)?;
             let mut mx = Mx::new(c.fpu.mxcsr);
-            let r = fp_lanes(if scalar { a } else { b }, b, w, scalar, |_, y| {
-                mx.sqrt(f, y)
-            });
+            let r = fp_lanes(if scalar { a } else { b }, b, w, scalar, |_, y| mx.sqrt(f, y));
             mx.finish(c)?;
             dst(c, p, i, r)
         }
@@ -659,17 +610,11 @@ pub fn exec(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<()> {
             let a = d0(c, i);
             let b = src(c, p, i, 1)?;
             let mut mx = Mx::new(c.fpu.mxcsr);
-            let r = fp_lanes(if scalar { a } else { b }, b, 32, scalar, |_, y| {
-                mx.approx(y, rs)
-            });
+            let r = fp_lanes(if scalar { a } else { b }, b, 32, scalar, |_, y| mx.approx(y, rs));
             dst(c, p, i, r)
         }
         M::Addsubps | M::Addsubpd => {
-            let (f, w) = if m == M::Addsubps {
-                (F32, 32)
-            } else {
-                (F64, 64)
-            };
+            let (f, w) = if m == M::Addsubps { (F32, 32) } else { (F64, 64) };
             let a = d0(c, i);
             let b = src(c, p, i, 1)?;
             let mut mx = Mx::new(c.fpu.mxcsr);
@@ -683,16 +628,8 @@ pub fn exec(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<()> {
             dst(c, p, i, r)
         }
         M::Haddps | M::Haddpd | M::Hsubps | M::Hsubpd => {
-            let (f, w) = if matches!(m, M::Haddps | M::Hsubps) {
-                (F32, 32)
-            } else {
-                (F64, 64)
-            };
-            let op = if matches!(m, M::Haddps | M::Haddpd) {
-                Op::Add
-            } else {
-                Op::Sub
-            };
+            let (f, w) = if matches!(m, M::Haddps | M::Hsubps) { (F32, 32) } else { (F64, 64) };
+            let op = if matches!(m, M::Haddps | M::Haddpd) { Op::Add } else { Op::Sub };
             let a = d0(c, i);
             let b = src(c, p, i, 1)?;
             let mut mx = Mx::new(c.fpu.mxcsr);
@@ -752,9 +689,7 @@ pub fn exec(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<()> {
             let a = d0(c, i);
             let b = src(c, p, i, 1)?;
             let mut mx = Mx::new(c.fpu.mxcsr);
-            let r = fp_lanes(if scalar { a } else { b }, b, w, scalar, |_, y| {
-                mx.round_int(f, y, imm)
-            });
+            let r = fp_lanes(if scalar { a } else { b }, b, w, scalar, |_, y| mx.round_int(f, y, imm));
             mx.finish(c)?;
             dst(c, p, i, r)
         }
@@ -764,27 +699,13 @@ pub fn exec(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<()> {
             let a = d0(c, i);
             let b = src(c, p, i, 1)?;
             let mut mx = Mx::new(c.fpu.mxcsr);
-            let ones = if w == 32 {
-                0xffff_ffffu128
-            } else {
-                u64::MAX as u128
-            };
-            let r = fp_lanes(a, b, w, scalar, |x, y| {
-                if mx.pred(f, x, y, imm) {
-                    ones
-                } else {
-                    0
-                }
-            });
+            let ones = if w == 32 { 0xffff_ffffu128 } else { u64::MAX as u128 };
+            let r = fp_lanes(a, b, w, scalar, |x, y| if mx.pred(f, x, y, imm) { ones } else { 0 });
             mx.finish(c)?;
             dst(c, p, i, r)
         }
         M::Comiss | M::Comisd | M::Ucomiss | M::Ucomisd => {
-            let f = if matches!(m, M::Comiss | M::Ucomiss) {
-                F32
-            } else {
-                F64
-            };
+            let f = if matches!(m, M::Comiss | M::Ucomiss) { F32 } else { F64 };
             let w = if f == F32 { 32 } else { 64 };
             let a = lane(d0(c, i), w, 0) as u128;
             let b = lane(src(c, p, i, 1)?, w, 0) as u128;
@@ -814,11 +735,7 @@ pub fn exec(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<()> {
             dst(c, p, i, r)
         }
         M::Cvtss2si | M::Cvtsd2si | M::Cvttss2si | M::Cvttsd2si => {
-            let f = if matches!(m, M::Cvtss2si | M::Cvttss2si) {
-                F32
-            } else {
-                F64
-            };
+            let f = if matches!(m, M::Cvtss2si | M::Cvttss2si) { F32 } else { F64 };
             let w = if f == F32 { 32 } else { 64 };
             let a = lane(src(c, p, i, 1)?, w, 0) as u128;
             let bits = (i.op0_register().size() * 8) as u32;
@@ -829,11 +746,7 @@ pub fn exec(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<()> {
             Ok(())
         }
         M::Cvtss2sd | M::Cvtsd2ss => {
-            let (from, to, wf, wt) = if m == M::Cvtss2sd {
-                (F32, F64, 32, 64)
-            } else {
-                (F64, F32, 64, 32)
-            };
+            let (from, to, wf, wt) = if m == M::Cvtss2sd { (F32, F64, 32, 64) } else { (F64, F32, 64, 32) };
             let a = lane(src(c, p, i, 1)?, wf, 0) as u128;
             let mut mx = Mx::new(c.fpu.mxcsr);
             let v = mx.cvt(from, to, a);
@@ -842,11 +755,7 @@ pub fn exec(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<()> {
             dst(c, p, i, r)
         }
         M::Cvtps2pd | M::Cvtpd2ps => {
-            let (from, to, wf, wt) = if m == M::Cvtps2pd {
-                (F32, F64, 32, 64)
-            } else {
-                (F64, F32, 64, 32)
-            };
+            let (from, to, wf, wt) = if m == M::Cvtps2pd { (F32, F64, 32, 64) } else { (F64, F32, 64, 32) };
             let a = src(c, p, i, 1)?;
             let mut mx = Mx::new(c.fpu.mxcsr);
             let mut r = 0u128;
@@ -858,11 +767,7 @@ pub fn exec(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<()> {
             dst(c, p, i, r)
         }
         M::Cvtdq2ps | M::Cvtdq2pd => {
-            let (f, n, w) = if m == M::Cvtdq2ps {
-                (F32, 4, 32)
-            } else {
-                (F64, 2, 64)
-            };
+            let (f, n, w) = if m == M::Cvtdq2ps { (F32, 4, 32) } else { (F64, 2, 64) };
             let a = src(c, p, i, 1)?;
             let mut mx = Mx::new(c.fpu.mxcsr);
             let mut r = 0u128;
@@ -874,11 +779,7 @@ pub fn exec(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<()> {
             dst(c, p, i, r)
         }
         M::Cvtps2dq | M::Cvttps2dq | M::Cvtpd2dq | M::Cvttpd2dq => {
-            let (f, n, w) = if matches!(m, M::Cvtps2dq | M::Cvttps2dq) {
-                (F32, 4, 32)
-            } else {
-                (F64, 2, 64)
-            };
+            let (f, n, w) = if matches!(m, M::Cvtps2dq | M::Cvttps2dq) { (F32, 4, 32) } else { (F64, 2, 64) };
             let trunc = matches!(m, M::Cvttps2dq | M::Cvttpd2dq);
             let a = src(c, p, i, 1)?;
             let mut mx = Mx::new(c.fpu.mxcsr);
@@ -1015,12 +916,7 @@ pub fn exec(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<()> {
         }
         M::Shufpd => {
             let (a, b) = (d0(c, i), src(c, p, i, 1)?);
-            let r = set_lane(
-                lane(a, 64, imm & 1) as u128,
-                64,
-                1,
-                lane(b, 64, (imm >> 1) & 1),
-            );
+            let r = set_lane(lane(a, 64, imm & 1) as u128, 64, 1, lane(b, 64, (imm >> 1) & 1));
             dst(c, p, i, r)
         }
         M::Unpcklps
@@ -1057,9 +953,7 @@ pub fn exec(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<()> {
         }
         M::Pshufd => {
             let b = src(c, p, i, 1)?;
-            let r = (0..4).fold(0u128, |r, k| {
-                set_lane(r, 32, k, lane(b, 32, (imm >> (2 * k)) & 3))
-            });
+            let r = (0..4).fold(0u128, |r, k| set_lane(r, 32, k, lane(b, 32, (imm >> (2 * k)) & 3)));
             dst(c, p, i, r)
         }
         M::Pshufhw | M::Pshuflw => {
@@ -1076,16 +970,7 @@ pub fn exec(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<()> {
             let r = map1(b, 8, |_| 0);
             let r = (0..16).fold(r, |r, k| {
                 let s = lane(b, 8, k);
-                set_lane(
-                    r,
-                    8,
-                    k,
-                    if s & 0x80 != 0 {
-                        0
-                    } else {
-                        lane(a, 8, (s & 15) as u32)
-                    },
-                )
+                set_lane(r, 8, k, if s & 0x80 != 0 { 0 } else { lane(a, 8, (s & 15) as u32) })
             });
             dst(c, p, i, r)
         }
@@ -1147,11 +1032,8 @@ pub fn exec(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<()> {
         }
         M::Insertps => {
             let b = src(c, p, i, 1)?;
-            let s = if i.op1_kind() == OpKind::Register {
-                lane(b, 32, (imm >> 6) & 3)
-            } else {
-                lane(b, 32, 0)
-            };
+            let s =
+                if i.op1_kind() == OpKind::Register { lane(b, 32, (imm >> 6) & 3) } else { lane(b, 32, 0) };
             let mut r = set_lane(d0(c, i), 32, (imm >> 4) & 3, s);
             for k in 0..4 {
                 if (imm >> k) & 1 != 0 {
@@ -1168,13 +1050,17 @@ pub fn exec(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<()> {
                 _ => 16,
             };
             let (a, b) = (d0(c, i), src(c, p, i, 1)?);
-            let r = (0..128 / w).fold(a, |r, k| {
-                if (imm >> k) & 1 != 0 {
-                    set_lane(r, w, k, lane(b, w, k))
-                } else {
-                    r
-                }
-            });
+            let r =
+                (0..128 / w).fold(
+                    a,
+                    |r, k| {
+                        if (imm >> k) & 1 != 0 {
+                            set_lane(r, w, k, lane(b, w, k))
+                        } else {
+                            r
+                        }
+                    },
+                );
             dst(c, p, i, r)
         }
         M::Blendvps | M::Blendvpd | M::Pblendvb => {
@@ -1204,28 +1090,11 @@ pub fn exec(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<()> {
             };
             let sub = matches!(m, M::Psubb | M::Psubw | M::Psubd | M::Psubq);
             let (a, b) = (d0(c, i), src(c, p, i, 1)?);
-            let r = map2(a, b, w, |x, y| {
-                if sub {
-                    x.wrapping_sub(y)
-                } else {
-                    x.wrapping_add(y)
-                }
-            });
+            let r = map2(a, b, w, |x, y| if sub { x.wrapping_sub(y) } else { x.wrapping_add(y) });
             dst(c, p, i, r)
         }
-        M::Paddsb
-        | M::Paddsw
-        | M::Psubsb
-        | M::Psubsw
-        | M::Paddusb
-        | M::Paddusw
-        | M::Psubusb
-        | M::Psubusw => {
-            let w = if matches!(m, M::Paddsb | M::Psubsb | M::Paddusb | M::Psubusb) {
-                8
-            } else {
-                16
-            };
+        M::Paddsb | M::Paddsw | M::Psubsb | M::Psubsw | M::Paddusb | M::Paddusw | M::Psubusb | M::Psubusw => {
+            let w = if matches!(m, M::Paddsb | M::Psubsb | M::Paddusb | M::Psubusb) { 8 } else { 16 };
             let sub = matches!(m, M::Psubsb | M::Psubsw | M::Psubusb | M::Psubusw);
             let signed = matches!(m, M::Paddsb | M::Paddsw | M::Psubsb | M::Psubsw);
             let (a, b) = (d0(c, i), src(c, p, i, 1)?);
@@ -1281,9 +1150,7 @@ pub fn exec(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<()> {
         M::Psadbw => {
             let (a, b) = (d0(c, i), src(c, p, i, 1)?);
             let r = map2(a, b, 64, |x, y| {
-                (0..8)
-                    .map(|k| ((x >> (8 * k)) & 0xff).abs_diff((y >> (8 * k)) & 0xff))
-                    .sum()
+                (0..8).map(|k| ((x >> (8 * k)) & 0xff).abs_diff((y >> (8 * k)) & 0xff)).sum()
             });
             dst(c, p, i, r)
         }
@@ -1309,21 +1176,11 @@ pub fn exec(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<()> {
                 M::Pminuw | M::Pmaxuw | M::Pminsw | M::Pmaxsw => 16,
                 _ => 32,
             };
-            let signed = matches!(
-                m,
-                M::Pminsb | M::Pminsw | M::Pminsd | M::Pmaxsb | M::Pmaxsw | M::Pmaxsd
-            );
-            let max = matches!(
-                m,
-                M::Pmaxub | M::Pmaxuw | M::Pmaxud | M::Pmaxsb | M::Pmaxsw | M::Pmaxsd
-            );
+            let signed = matches!(m, M::Pminsb | M::Pminsw | M::Pminsd | M::Pmaxsb | M::Pmaxsw | M::Pmaxsd);
+            let max = matches!(m, M::Pmaxub | M::Pmaxuw | M::Pmaxud | M::Pmaxsb | M::Pmaxsw | M::Pmaxsd);
             let (a, b) = (d0(c, i), src(c, p, i, 1)?);
             let r = map2(a, b, w, |x, y| {
-                let (kx, ky) = if signed {
-                    (sx(x, w), sx(y, w))
-                } else {
-                    (x as i64, y as i64)
-                };
+                let (kx, ky) = if signed { (sx(x, w), sx(y, w)) } else { (x as i64, y as i64) };
                 if (kx > ky) == max {
                     x
                 } else {
@@ -1359,11 +1216,7 @@ pub fn exec(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<()> {
             dst(c, p, i, r)
         }
         M::Phaddw | M::Phaddd | M::Phaddsw | M::Phsubw | M::Phsubd | M::Phsubsw => {
-            let w = if matches!(m, M::Phaddd | M::Phsubd) {
-                32
-            } else {
-                16
-            };
+            let w = if matches!(m, M::Phaddd | M::Phsubd) { 32 } else { 16 };
             let sub = matches!(m, M::Phsubw | M::Phsubd | M::Phsubsw);
             let sat = matches!(m, M::Phaddsw | M::Phsubsw);
             let (a, b) = (d0(c, i), src(c, p, i, 1)?);
@@ -1434,11 +1287,7 @@ pub fn exec(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<()> {
             dst(c, p, i, r)
         }
         M::Packsswb | M::Packssdw | M::Packuswb | M::Packusdw => {
-            let w = if matches!(m, M::Packsswb | M::Packuswb) {
-                16
-            } else {
-                32
-            };
+            let w = if matches!(m, M::Packsswb | M::Packuswb) { 16 } else { 32 };
             let unsigned = matches!(m, M::Packuswb | M::Packusdw);
             let (a, b) = (d0(c, i), src(c, p, i, 1)?);
             let n = 128 / w;
@@ -1446,11 +1295,7 @@ pub fn exec(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<()> {
             for k in 0..2 * n {
                 let s = if k < n { a } else { b };
                 let x = sx(lane(s, w, k % n), w);
-                let v = if unsigned {
-                    sat_u(x, w / 2)
-                } else {
-                    sat_s(x, w / 2)
-                };
+                let v = if unsigned { sat_u(x, w / 2) } else { sat_s(x, w / 2) };
                 r = set_lane(r, w / 2, k, v);
             }
             dst(c, p, i, r)
@@ -1461,11 +1306,8 @@ pub fn exec(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<()> {
                 M::Pslld | M::Psrld | M::Psrad => 32,
                 _ => 64,
             };
-            let cnt = if matches!(i.op1_kind(), OpKind::Immediate8) {
-                imm as u64
-            } else {
-                src(c, p, i, 1)? as u64
-            };
+            let cnt =
+                if matches!(i.op1_kind(), OpKind::Immediate8) { imm as u64 } else { src(c, p, i, 1)? as u64 };
             let a = d0(c, i);
             let r = map1(a, w, |x| match m {
                 M::Psraw | M::Psrad => (sx(x, w) >> cnt.min(w as u64 - 1)) as u64,
@@ -1489,13 +1331,13 @@ pub fn exec(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<()> {
         }
         M::Phminposuw => {
             let b = src(c, p, i, 1)?;
-            let (idx, min) =
-                (0..8u32)
-                    .map(|k| (k, lane(b, 16, k)))
-                    .fold(
-                        (0, u64::MAX),
-                        |acc, (k, v)| if v < acc.1 { (k, v) } else { acc },
-                    );
+            let (idx, min) = (0..8u32).map(|k| (k, lane(b, 16, k))).fold((0, u64::MAX), |acc, (k, v)| {
+                if v < acc.1 {
+                    (k, v)
+                } else {
+                    acc
+                }
+            });
             dst(c, p, i, (min as u128) | ((idx as u128) << 16))
         }
         M::Mpsadbw => {
@@ -1504,9 +1346,7 @@ pub fn exec(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<()> {
             let bo = (imm & 3) * 4;
             let mut r = 0u128;
             for k in 0..8 {
-                let s: u64 = (0..4)
-                    .map(|j| lane(a, 8, ao + k + j).abs_diff(lane(b, 8, bo + j)))
-                    .sum();
+                let s: u64 = (0..4).map(|j| lane(a, 8, ao + k + j).abs_diff(lane(b, 8, bo + j))).sum();
                 r = set_lane(r, 16, k, s);
             }
             dst(c, p, i, r)
@@ -1516,26 +1356,14 @@ pub fn exec(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<()> {
             let r = clmul(lane(a, 64, imm & 1), lane(b, 64, (imm >> 4) & 1));
             dst(c, p, i, r)
         }
-        M::Pcmpestri
-        | M::Pcmpestri64
-        | M::Pcmpestrm
-        | M::Pcmpestrm64
-        | M::Pcmpistri
-        | M::Pcmpistrm => {
+        M::Pcmpestri | M::Pcmpestri64 | M::Pcmpestrm | M::Pcmpestrm64 | M::Pcmpistri | M::Pcmpistrm => {
             let (a, b) = (d0(c, i), src(c, p, i, 1)?);
             let words = imm & 1 != 0;
-            let explicit = matches!(
-                m,
-                M::Pcmpestri | M::Pcmpestri64 | M::Pcmpestrm | M::Pcmpestrm64
-            );
+            let explicit = matches!(m, M::Pcmpestri | M::Pcmpestri64 | M::Pcmpestrm | M::Pcmpestrm64);
             let (la, lb) = if explicit {
                 let wide = matches!(m, M::Pcmpestri64 | M::Pcmpestrm64);
                 let len = |v: u64| -> usize {
-                    let x = if wide {
-                        v as i64
-                    } else {
-                        v as u32 as i32 as i64
-                    };
+                    let x = if wide { v as i64 } else { v as u32 as i32 as i64 };
                     x.unsigned_abs().min(16) as usize
                 };
                 (len(c.regs[0]), len(c.regs[2]))
@@ -1603,10 +1431,7 @@ mod tests {
         let inf = 0x7f80_0000u128;
         assert_eq!(mx.bin(F32, Op::Sub, inf, inf), 0xffc0_0000);
         let mut mx = Mx::new(0x1f80);
-        assert_eq!(
-            mx.bin(F64, Op::Mul, 0, 0xfff0_0000_0000_0000),
-            0xfff8_0000_0000_0000
-        );
+        assert_eq!(mx.bin(F64, Op::Mul, 0, 0xfff0_0000_0000_0000), 0xfff8_0000_0000_0000);
     }
 
     #[test]
@@ -1619,17 +1444,11 @@ mod tests {
         assert_eq!(mx.bin(F32, Op::Mul, 0x0080_0000, 0x3f00_0000), 0);
         assert_eq!(mx.flags, sf::UE | sf::PE);
         let mut mx = Mx::new(0x1f80);
-        assert_eq!(
-            mx.cvt_int(F64, 3e10f64.to_bits() as u128, 32, false),
-            0x8000_0000
-        );
+        assert_eq!(mx.cvt_int(F64, 3e10f64.to_bits() as u128, 32, false), 0x8000_0000);
         assert_eq!(mx.flags, sf::IE);
         let mut mx = Mx::new(0x1f80 | 0x2000);
         assert_eq!(mx.cvt_int(F64, 2.5f64.to_bits() as u128, 32, false), 2);
-        assert_eq!(
-            mx.cvt_int(F64, (-2.5f64).to_bits() as u128, 64, false),
-            (-3i64) as u64
-        );
+        assert_eq!(mx.cvt_int(F64, (-2.5f64).to_bits() as u128, 64, false), (-3i64) as u64);
     }
 
     #[test]

@@ -79,13 +79,7 @@ pub fn tag_of(v: u128) -> u8 {
 
 /// The abridged (FXSAVE) tag byte: 1 bit per physical register, 1 = not empty.
 pub fn abridged_tag(ftw: u16) -> u8 {
-    (0..8).fold(0u8, |a, k| {
-        if (ftw >> (2 * k)) & 3 != 3 {
-            a | (1 << k)
-        } else {
-            a
-        }
-    })
+    (0..8).fold(0u8, |a, k| if (ftw >> (2 * k)) & 3 != 3 { a | (1 << k) } else { a })
 }
 
 fn phys_tag(c: &X86Cpu, phys: usize) -> u8 {
@@ -127,10 +121,7 @@ struct Fx {
 
 impl Fx {
     fn new() -> Self {
-        Fx {
-            flags: 0,
-            c1: false,
-        }
+        Fx { flags: 0, c1: false }
     }
     fn masked(&self, c: &X86Cpu, f: u32) -> bool {
         (c.fpu.fcw as u32) & f == f
@@ -157,11 +148,7 @@ fn rounding(c: &X86Cpu) -> Round {
 /// Full 64-bit precision with the current rounding: precision control applies only to
 /// FADD/FSUB(R)/FMUL/FDIV(R) and FSQRT (SDM Vol 1 8.1.5.2).
 fn rounding64(c: &X86Cpu) -> Round {
-    Round {
-        prec: 64,
-        den_prec: 64,
-        ..rounding(c)
-    }
+    Round { prec: 64, den_prec: 64, ..rounding(c) }
 }
 
 fn rc(c: &X86Cpu) -> Rm {
@@ -239,26 +226,11 @@ fn nan2(a: Val, b: Val, fx: &mut Fx) -> Option<Val> {
         fx.flags |= sf::IE;
     }
     let q = |v: Val| match v {
-        Val::Nan { neg, frac, .. } => Val::Nan {
-            neg,
-            quiet: true,
-            frac: frac | (1 << 63),
-        },
+        Val::Nan { neg, frac, .. } => Val::Nan { neg, quiet: true, frac: frac | (1 << 63) },
         o => o,
     };
     let pick = match (a, b) {
-        (
-            Val::Nan {
-                quiet: qa,
-                frac: fa,
-                ..
-            },
-            Val::Nan {
-                quiet: qb,
-                frac: fb,
-                ..
-            },
-        ) => {
+        (Val::Nan { quiet: qa, frac: fa, .. }, Val::Nan { quiet: qb, frac: fb, .. }) => {
             if qa != qb {
                 if qa {
                     a
@@ -311,17 +283,9 @@ fn widen(fx: &mut Fx, f: sf::Fmt, bits: u128, quiet_snan: bool) -> (u128, bool) 
     let v = sf::unpack(f, bits);
     let den = f.is_denormal(bits);
     let v = match v {
-        Val::Nan {
-            neg,
-            quiet: false,
-            frac,
-        } if quiet_snan => {
+        Val::Nan { neg, quiet: false, frac } if quiet_snan => {
             fx.flags |= sf::IE;
-            Val::Nan {
-                neg,
-                quiet: true,
-                frac: frac | (1 << 63),
-            }
+            Val::Nan { neg, quiet: true, frac: frac | (1 << 63) }
         }
         o => o,
     };
@@ -329,12 +293,7 @@ fn widen(fx: &mut Fx, f: sf::Fmt, bits: u128, quiet_snan: bool) -> (u128, bool) 
 }
 
 /// Reads the instruction's memory operand as an extended value (float or integer forms).
-fn mem_operand(
-    c: &mut X86Cpu,
-    p: &mut dyn X86Platform,
-    i: &Instruction,
-    fx: &mut Fx,
-) -> X<(u128, bool)> {
+fn mem_operand(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction, fx: &mut Fx) -> X<(u128, bool)> {
     let (s, off) = c.ea(i);
     Ok(match i.memory_size() {
         MS::Float32 => {
@@ -409,15 +368,7 @@ fn from_f64(x: f64) -> u128 {
 /// Rounds an extended value to the current precision/rounding (for computed results).
 fn round_result(c: &X86Cpu, fx: &mut Fx, v: u128) -> u128 {
     let (r, fl) = sf::convert(rounding64(c), sf::unpack(F80, v));
-    finish_val(
-        fx,
-        r,
-        fl | if matches!(sf::unpack(F80, v), Val::Fin { .. }) {
-            sf::PE
-        } else {
-            0
-        },
-    )
+    finish_val(fx, r, fl | if matches!(sf::unpack(F80, v), Val::Fin { .. }) { sf::PE } else { 0 })
 }
 
 /// Stores `v` as an integer of `bytes` bytes (FIST/FISTP/FISTTP).
@@ -498,12 +449,7 @@ fn constant(m: M, rm: Rm) -> u128 {
 fn store_env(c: &mut X86Cpu, p: &mut dyn X86Platform, s: usize, off: u64, wide: bool) -> X<()> {
     let f = &c.fpu;
     let real = matches!(c.mode(), Mode::Real) || c.rflags & flags::VM != 0;
-    let (fcw, fsw, ftw, fop) = (
-        f.fcw as u64,
-        f.fsw as u64,
-        f.ftw as u64,
-        f.fop as u64 & 0x7ff,
-    );
+    let (fcw, fsw, ftw, fop) = (f.fcw as u64, f.fsw as u64, f.ftw as u64, f.fop as u64 & 0x7ff);
     let (fip, fdp, fcs, fds) = (f.fip, f.fdp, f.fcs as u64, f.fds as u64);
     let words: [u64; 7] = if real {
         if wide {
@@ -528,15 +474,7 @@ fn store_env(c: &mut X86Cpu, p: &mut dyn X86Platform, s: usize, off: u64, wide: 
             ]
         }
     } else if wide {
-        [
-            fcw,
-            fsw,
-            ftw,
-            fip & 0xffff_ffff,
-            fcs | fop << 16,
-            fdp & 0xffff_ffff,
-            fds,
-        ]
+        [fcw, fsw, ftw, fip & 0xffff_ffff, fcs | fop << 16, fdp & 0xffff_ffff, fds]
     } else {
         [fcw, fsw, ftw, fip & 0xffff, fcs, fdp & 0xffff, fds]
     };
@@ -570,11 +508,7 @@ fn load_env(c: &mut X86Cpu, p: &mut dyn X86Platform, s: usize, off: u64, wide: b
     } else {
         f.fip = w[3];
         f.fcs = w[4] as u16;
-        f.fop = if wide {
-            ((w[4] >> 16) & 0x7ff) as u16
-        } else {
-            0
-        };
+        f.fop = if wide { ((w[4] >> 16) & 0x7ff) as u16 } else { 0 };
         f.fdp = w[5];
         f.fds = w[6] as u16;
     }
@@ -602,9 +536,7 @@ fn bcd_load(v: u128) -> u128 {
     let mut x: i64 = 0;
     for k in (0..9).rev() {
         let b = (v >> (8 * k)) as u8;
-        x = x
-            .wrapping_mul(100)
-            .wrapping_add(((b >> 4) as i64 % 10) * 10 + (b & 15) as i64 % 10);
+        x = x.wrapping_mul(100).wrapping_add(((b >> 4) as i64 % 10) * 10 + (b & 15) as i64 % 10);
     }
     let neg = (v >> 79) & 1 != 0;
     let r = int_to_f80(x);
@@ -738,9 +670,7 @@ pub fn exec(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<()> {
             }
             return Ok(());
         }
-        M::Fneni | M::Feni | M::Fndisi | M::Fdisi | M::Fnsetpm | M::Fsetpm | M::Fnop => {
-            return Ok(())
-        }
+        M::Fneni | M::Feni | M::Fndisi | M::Fdisi | M::Fnsetpm | M::Fsetpm | M::Fnop => return Ok(()),
         M::Ffree | M::Ffreep => {
             let k = sti(i, 0);
             let phys = top(c) + k;
@@ -770,11 +700,7 @@ pub fn exec(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<()> {
                 bcd_load(super::read_bytes(c, p, s, off, 10)?)
             } else if m == M::Fld && matches!(i.memory_size(), MS::Float32 | MS::Float64) {
                 let (s, off) = c.ea(i);
-                let (f, n) = if i.memory_size() == MS::Float32 {
-                    (F32, 4)
-                } else {
-                    (F64, 8)
-                };
+                let (f, n) = if i.memory_size() == MS::Float32 { (F32, 4) } else { (F64, 8) };
                 let raw = c.read_mem(p, s, off, n)? as u128;
                 let (v, den) = widen(&mut fx, f, raw, true);
                 if den {
@@ -821,25 +747,14 @@ pub fn exec(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<()> {
                         }
                     }
                     ms => {
-                        let (f, n) = if ms == MS::Float32 {
-                            (F32, 4)
-                        } else {
-                            (F64, 8)
-                        };
+                        let (f, n) = if ms == MS::Float32 { (F32, 4) } else { (F64, 8) };
                         let val = sf::unpack(F80, v);
                         let out = match val {
                             Val::Nan { neg, quiet, frac } => {
                                 if !quiet {
                                     fx.flags |= sf::IE;
                                 }
-                                sf::pack(
-                                    f,
-                                    Val::Nan {
-                                        neg,
-                                        quiet: true,
-                                        frac: frac | (1 << 63),
-                                    },
-                                )
+                                sf::pack(f, Val::Nan { neg, quiet: true, frac: frac | (1 << 63) })
                             }
                             Val::Unsupported { .. } => {
                                 fx.flags |= sf::IE;
@@ -903,8 +818,7 @@ pub fn exec(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<()> {
                 }
                 _ => {
                     fx.flags |= sf::IE;
-                    fx.masked(c, sf::IE)
-                        .then_some(0xffffu128 << 64 | 0xc0u128 << 56)
+                    fx.masked(c, sf::IE).then_some(0xffffu128 << 64 | 0xc0u128 << 56)
                 }
             };
             commit(c, &fx);
@@ -953,10 +867,7 @@ pub fn exec(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<()> {
                 M::Fdiv | M::Fdivp | M::Fidiv => (Op::Div, false),
                 _ => (Op::Div, true),
             };
-            let popping = matches!(
-                m,
-                M::Faddp | M::Fsubp | M::Fsubrp | M::Fmulp | M::Fdivp | M::Fdivrp
-            );
+            let popping = matches!(m, M::Faddp | M::Fsubp | M::Fsubrp | M::Fmulp | M::Fdivp | M::Fdivrp);
             // (destination index, destination value, source value, source denormal mark)
             let (d, dv, sv, sden) = if has_mem {
                 let d = get(c, &mut fx, 0);
@@ -1000,10 +911,7 @@ pub fn exec(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<()> {
         | M::Fcomip
         | M::Fucomi
         | M::Fucomip => {
-            let quiet = matches!(
-                m,
-                M::Fucom | M::Fucomp | M::Fucompp | M::Fucomi | M::Fucomip
-            );
+            let quiet = matches!(m, M::Fucom | M::Fucomp | M::Fucompp | M::Fucomi | M::Fucomip);
             let a = get(c, &mut fx, 0);
             let (b, den) = if m == M::Ftst {
                 (Some(0u128), false)
@@ -1089,11 +997,7 @@ pub fn exec(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<()> {
                 }
                 return Ok(());
             };
-            let r = if m == M::Fchs {
-                v ^ (1u128 << 79)
-            } else {
-                v & !(1u128 << 79)
-            };
+            let r = if m == M::Fchs { v ^ (1u128 << 79) } else { v & !(1u128 << 79) };
             commit(c, &fx);
             set_st(c, 0, r);
             Ok(())
@@ -1153,9 +1057,7 @@ pub fn exec(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<()> {
             let val = sf::unpack(F80, v);
             let (e, s) = match val {
                 Val::Nan { .. } | Val::Unsupported { .. } => {
-                    let n = nan2(val, val, &mut fx)
-                        .map(|n| sf::pack(F80, n))
-                        .unwrap_or_else(indefinite);
+                    let n = nan2(val, val, &mut fx).map(|n| sf::pack(F80, n)).unwrap_or_else(indefinite);
                     (n, n)
                 }
                 Val::Zero { neg } => {
@@ -1167,10 +1069,7 @@ pub fn exec(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<()> {
                     if F80.is_denormal(v) {
                         fx.flags |= sf::DE;
                     }
-                    (
-                        int_to_f80(e as i64),
-                        sf::pack(F80, Val::Fin { neg, e: 0, sig }),
-                    )
+                    (int_to_f80(e as i64), sf::pack(F80, Val::Fin { neg, e: 0, sig }))
                 }
             };
             if commit(c, &fx) {
@@ -1228,14 +1127,7 @@ pub fn exec(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<()> {
             }
             Ok(())
         }
-        M::Fsin
-        | M::Fcos
-        | M::Fsincos
-        | M::Fptan
-        | M::Fpatan
-        | M::F2xm1
-        | M::Fyl2x
-        | M::Fyl2xp1 => {
+        M::Fsin | M::Fcos | M::Fsincos | M::Fptan | M::Fpatan | M::F2xm1 | M::Fyl2x | M::Fyl2xp1 => {
             transcendental(c, &mut fx, m);
             Ok(())
         }
@@ -1253,8 +1145,7 @@ fn scale(c: &X86Cpu, fx: &mut Fx, a: u128, b: u128) -> u128 {
         fx.flags |= sf::DE;
     }
     match (va, vb) {
-        (Val::Inf { neg: false }, Val::Zero { .. })
-        | (Val::Zero { .. }, Val::Inf { neg: false }) => {
+        (Val::Inf { neg: false }, Val::Zero { .. }) | (Val::Zero { .. }, Val::Inf { neg: false }) => {
             fx.flags |= sf::IE;
             indefinite()
         }
@@ -1309,15 +1200,7 @@ fn prem(c: &mut X86Cpu, fx: &mut Fx, a: u128, b: u128, ieee: bool) -> u128 {
         }
         _ => {}
     }
-    let (
-        Val::Fin {
-            neg,
-            e: ea,
-            sig: sa,
-        },
-        Val::Fin { e: eb, sig: sb, .. },
-    ) = (va, vb)
-    else {
+    let (Val::Fin { neg, e: ea, sig: sa }, Val::Fin { e: eb, sig: sb, .. }) = (va, vb) else {
         return indefinite();
     };
     let d = ea - eb;
@@ -1349,11 +1232,8 @@ fn prem(c: &mut X86Cpu, fx: &mut Fx, a: u128, b: u128, ieee: bool) -> u128 {
         }
         (q, r, rneg)
     };
-    let (val, fl) = if d < -1 {
-        (va, 0)
-    } else {
-        sf::round(Round::of(F80, Rm::Nearest), neg != rneg, r, eb - 64)
-    };
+    let (val, fl) =
+        if d < -1 { (va, 0) } else { sf::round(Round::of(F80, Rm::Nearest), neg != rneg, r, eb - 64) };
     let val = match val {
         Val::Zero { .. } => Val::Zero { neg },
         o => o,
@@ -1381,11 +1261,7 @@ fn transcendental(c: &mut X86Cpu, fx: &mut Fx, m: M) {
         return;
     };
     let (va, vb) = (sf::unpack(F80, a), sf::unpack(F80, b));
-    let nan = if two {
-        nan2(vb, va, fx)
-    } else {
-        nan2(va, va, fx)
-    };
+    let nan = if two { nan2(vb, va, fx) } else { nan2(va, va, fx) };
     if F80.is_denormal(a) || (two && F80.is_denormal(b)) {
         fx.flags |= sf::DE;
     }
@@ -1432,14 +1308,8 @@ fn transcendental(c: &mut X86Cpu, fx: &mut Fx, m: M) {
             let (r0, r1) = match m {
                 M::Fsin => (if zero { a } else { fin(c, fx, x.sin()) }, None),
                 M::Fcos => (fin(c, fx, x.cos()), None),
-                M::Fsincos => (
-                    if zero { a } else { fin(c, fx, x.sin()) },
-                    Some(fin(c, fx, x.cos())),
-                ),
-                _ => (
-                    if zero { a } else { fin(c, fx, x.tan()) },
-                    Some(constant(M::Fld1, Rm::Nearest)),
-                ),
+                M::Fsincos => (if zero { a } else { fin(c, fx, x.sin()) }, Some(fin(c, fx, x.cos()))),
+                _ => (if zero { a } else { fin(c, fx, x.tan()) }, Some(constant(M::Fld1, Rm::Nearest))),
             };
             if commit(c, fx) {
                 return;
@@ -1529,10 +1399,7 @@ mod tests {
 
     #[test]
     fn constants_follow_rounding() {
-        assert_eq!(
-            constant(M::Fldpi, Rm::Nearest) as u64,
-            0xc90f_daa2_2168_c235
-        );
+        assert_eq!(constant(M::Fldpi, Rm::Nearest) as u64, 0xc90f_daa2_2168_c235);
         assert_eq!(constant(M::Fldpi, Rm::Down) as u64, 0xc90f_daa2_2168_c234);
         assert_eq!(constant(M::Fldl2t, Rm::Up) as u64, 0xd49a_784b_cd1b_8aff);
     }
@@ -1541,9 +1408,6 @@ mod tests {
     fn bcd() {
         let v = 0x0012_3456_7890_1234_5678_u128 | (0x80u128 << 72);
         let f = bcd_load(v);
-        assert_eq!(
-            sf::to_int(sf::unpack(F80, f), Rm::Nearest, 64),
-            Some((-123_456_789_012_345_678, false))
-        );
+        assert_eq!(sf::to_int(sf::unpack(F80, f), Rm::Nearest, 64), Some((-123_456_789_012_345_678, false)));
     }
 }

@@ -31,15 +31,11 @@ fn fpu_avail(c: &X86Cpu, i: &Instruction) -> X<()> {
 fn save_x87(c: &mut X86Cpu, p: &mut dyn X86Platform, s: usize, b: u64, wide: bool) -> X<()> {
     let f = &c.fpu;
     let tag = x87::abridged_tag(f.ftw);
-    let w0 =
-        f.fcw as u64 | (f.fsw as u64) << 16 | (tag as u64) << 32 | (f.fop as u64 & 0x7ff) << 48;
+    let w0 = f.fcw as u64 | (f.fsw as u64) << 16 | (tag as u64) << 32 | (f.fop as u64 & 0x7ff) << 48;
     let (w1, w2) = if wide {
         (f.fip, f.fdp)
     } else {
-        (
-            f.fip & 0xffff_ffff | (f.fcs as u64) << 32,
-            f.fdp & 0xffff_ffff | (f.fds as u64) << 32,
-        )
+        (f.fip & 0xffff_ffff | (f.fcs as u64) << 32, f.fdp & 0xffff_ffff | (f.fds as u64) << 32)
     };
     let regs: Vec<u128> = (0..8).map(|k| x87::st_bits(c, k)).collect();
     c.write_mem(p, s, b, 8, w0)?;
@@ -84,11 +80,7 @@ fn load_x87(c: &mut X86Cpu, p: &mut dyn X86Platform, s: usize, b: u64, wide: boo
     // Full tags are recomputed from the register contents (SDM Vol 1 10.5.1.1).
     let mut ftw = 0u16;
     for phys in 0..8 {
-        let t = if abridged >> phys & 1 == 0 {
-            3
-        } else {
-            x87::tag_of(x87::from_mem(&c.fpu.st[phys]))
-        };
+        let t = if abridged >> phys & 1 == 0 { 3 } else { x87::tag_of(x87::from_mem(&c.fpu.st[phys])) };
         ftw |= (t as u16) << (2 * phys);
     }
     c.fpu.ftw = ftw;
