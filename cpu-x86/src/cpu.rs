@@ -79,6 +79,14 @@ pub struct X86Cpu {
     pub shutdown_reason: Option<String>,
     /// Bytes of the instruction being executed (for tracing).
     pub last_bytes: [u8; 15],
+    /// Decoded blocks.
+    pub(crate) blocks: sim_core::BlockCache<Box<[crate::block::Decoded]>>,
+    /// The block that ran last (for chaining).
+    pub(crate) prev_block: Option<u32>,
+    /// `GuestRam::code_epoch` as last seen.
+    pub(crate) code_epoch: u64,
+    /// Set by side effects that must end the current block (I/O, MMIO, stores to code).
+    pub(crate) exit_block: bool,
 }
 
 impl X86Cpu {
@@ -121,6 +129,10 @@ impl X86Cpu {
             pending_db: 0,
             shutdown_reason: None,
             last_bytes: [0; 15],
+            blocks: sim_core::BlockCache::new(crate::block::CACHE_INSNS),
+            prev_block: None,
+            code_epoch: u64::MAX,
+            exit_block: false,
         };
         c.seg[CS] = Segment { selector: 0xf000, base: 0xffff_0000, limit: 0xffff, attr: 0x9b };
         c.regs[2] = 0x600 | (0x8 << 4) | (0xf << 16); // EDX = CPUID signature
@@ -265,8 +277,13 @@ impl X86Cpu {
             if left == 0 {
                 return StopReason::Budget;
             }
-            left -= 1;
-            self.step(p);
+            if self.needs_step() {
+                left -= 1;
+                self.prev_block = None;
+                self.step(p);
+            } else {
+                left -= self.run_block(p, left).min(left);
+            }
             if p.attention() {
                 return StopReason::Event;
             }
@@ -446,6 +463,11 @@ impl X86Cpu {
     /// Flushes the whole TLB (used by the board after it rewrites page tables).
     pub fn flush_tlb(&mut self) {
         self.tlb.flush(false);
+    }
+
+    /// Block-cache counters (hits, misses, chaining, invalidations, flushes).
+    pub fn block_stats(&self) -> &sim_core::BlockStats {
+        &self.blocks.stats
     }
 }
 

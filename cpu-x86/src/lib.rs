@@ -10,6 +10,7 @@
 //! Not yet modelled (CPUID does not advertise them): x87, MMX, SSE and later vector
 //! extensions, XSAVE, virtual-8086 mode, 16-bit TSSes, VMX and FRED.
 
+pub mod block;
 pub mod cpu;
 pub mod cpuid;
 pub mod exec;

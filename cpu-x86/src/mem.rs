@@ -110,6 +110,7 @@ impl X86Cpu {
                 return Ok(u64::from_le_bytes(b));
             }
             self.stats.mmio_exits += 1;
+            self.exit_block = true;
             p.sync(self.stats.cycles);
             return Ok(p.mmio_read(GuestPhys(t.pa), size as u8));
         }
@@ -132,6 +133,10 @@ impl X86Cpu {
     ) -> X<()> {
         if (la & 0xfff) + size <= 0x1000 {
             let t = self.translate(p, la, Access::Write, implicit)?;
+            if t.code && p.ram().code_write(GuestPhys(t.pa), size) {
+                // The store hit decoded code: the next fetch must see it (SDM Vol 3A 11.6).
+                self.exit_block = true;
+            }
             if !t.host.is_null() {
                 let b = val.to_le_bytes();
                 // SAFETY: `t.host` points into a RAM page and the access does not cross it.
@@ -139,6 +144,7 @@ impl X86Cpu {
                 return Ok(());
             }
             self.stats.mmio_exits += 1;
+            self.exit_block = true;
             p.sync(self.stats.cycles);
             p.mmio_write(GuestPhys(t.pa), size as u8, val);
             return Ok(());

@@ -36,6 +36,7 @@ const P_W_USER: u8 = 2; // user-mode write allowed (and D already set)
 const P_W_SUP: u8 = 4; // supervisor write allowed (and D already set)
 const P_X: u8 = 8; // executable
 const P_GLOBAL: u8 = 16;
+const P_CODE: u8 = 32; // the page holds decoded code: stores are checked
 
 #[derive(Copy, Clone)]
 pub(crate) struct TlbEntry {
@@ -97,6 +98,8 @@ impl Tlb {
 pub struct Translation {
     pub pa: u64,
     pub host: *mut u8,
+    /// The page holds decoded code (stores must be checked for self-modifying code).
+    pub code: bool,
 }
 
 impl X86Cpu {
@@ -157,7 +160,7 @@ impl X86Cpu {
                     // `GuestRam::page_ptr`), and `off < 4096`.
                     unsafe { e.host.add(off as usize) }
                 };
-                return Ok(Translation { pa: e.pa | off, host });
+                return Ok(Translation { pa: e.pa | off, host, code: e.perm & P_CODE != 0 });
             }
         }
         self.translate_slow(p, la, acc, implicit)
@@ -183,6 +186,7 @@ impl X86Cpu {
             self.walk(p, la, acc, implicit)?
         };
         let host = p.ram().page_ptr(GuestPhys(pa_page)).unwrap_or(std::ptr::null_mut());
+        let perm = if p.ram().is_code_page(GuestPhys(pa_page)) { perm | P_CODE } else { perm };
         let vpn = la >> 12;
         let pcid = self.pcid();
         self.tlb.e[(vpn as usize) % TLB_SIZE] = TlbEntry { tag: vpn, host, pa: pa_page, perm, pkey, pcid };
@@ -193,7 +197,7 @@ impl X86Cpu {
             // SAFETY: as in `translate`: a page of guest RAM and `off < 4096`.
             unsafe { host.add(off as usize) }
         };
-        Ok(Translation { pa: pa_page | off, host })
+        Ok(Translation { pa: pa_page | off, host, code: perm & P_CODE != 0 })
     }
 
     fn read_pte(p: &mut dyn X86Platform, pa: u64, wide: bool) -> u64 {

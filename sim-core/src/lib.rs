@@ -7,6 +7,7 @@
 //! [`Cpu`] trait the run loop drives.
 
 pub mod addr;
+pub mod blockcache;
 pub mod bus;
 pub mod clock;
 pub mod cpu;
@@ -16,6 +17,7 @@ pub mod ram;
 pub mod stats;
 
 pub use addr::{GuestPhys, GuestVirt};
+pub use blockcache::{BlockCache, BlockKey, BlockStats};
 pub use bus::{AccessSize, Bus, Device, DeviceRef, IoCtx, MmioDevice, PioDevice};
 pub use clock::{EventQueue, Priority};
 pub use cpu::{Cpu, StopReason};

@@ -129,6 +129,7 @@ pub fn string(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<()>
                 // Check the destination before the port read has side effects.
                 c.probe_write(p, ES, di, size)?;
                 c.stats.pio_exits += 1;
+                c.exit_block = true;
                 p.sync(c.stats.cycles);
                 let v = p.pio_read(port, size as u8) as u64;
                 c.write_mem(p, ES, di, size, v)?;
@@ -137,6 +138,7 @@ pub fn string(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<()>
             _ => {
                 let v = c.read_mem(p, src_seg, si, size)?;
                 c.stats.pio_exits += 1;
+                c.exit_block = true;
                 p.sync(c.stats.cycles);
                 p.pio_write(port, size as u8, v as u32);
                 upd(c, 6, step);

@@ -1,0 +1,173 @@
+//! Block execution: the decoded form of a basic block, how blocks are formed, and the loop
+//! that runs them. Each instruction is decoded once, with its handler chosen at decode time;
+//! blocks live in the generic [`sim_core::BlockCache`] keyed by (physical PC, RIP, decode
+//! mode) and are checked against the code generation of their page, which stores into code
+//! lines advance (self-modifying and cross-modifying code, SDM Vol 3A 11.6).
+
+use crate::cpu::X86Cpu;
+use crate::exec::{handler_for, Handler};
+use crate::fault::Fault;
+use crate::intr::EventKind;
+use crate::mmu::Access;
+use crate::platform::X86Platform;
+use crate::state::{flags, Mode, CS};
+use iced_x86::{Decoder, DecoderOptions, FlowControl, Instruction, Mnemonic as M, OpKind};
+use sim_core::{BlockKey, GuestPhys};
+
+/// One decoded instruction with its handler.
+pub struct Decoded {
+    pub h: Handler,
+    pub i: Instruction,
+}
+
+/// Longest block in instructions.
+pub const MAX_BLOCK: usize = 64;
+
+/// Capacity of the block cache in decoded instructions before a wholesale flush.
+pub const CACHE_INSNS: usize = 1 << 20;
+
+/// Instructions after which the block ends even though control continues in line: they change
+/// the mode, paging, interrupt state or talk to devices.
+fn ends_block(i: &Instruction) -> bool {
+    if i.flow_control() != FlowControl::Next {
+        return true;
+    }
+    match i.mnemonic() {
+        M::Mov => (0..2).any(|n| {
+            i.op_kind(n) == OpKind::Register && {
+                let r = i.op_register(n);
+                (n == 0 && r.is_segment_register()) || r.is_cr() || r.is_dr()
+            }
+        }),
+        M::Pop => i.op0_kind() == OpKind::Register && i.op0_register().is_segment_register(),
+        M::Lds | M::Les | M::Lfs | M::Lgs | M::Lss | M::Wrmsr | M::Lgdt | M::Lidt | M::Lldt | M::Ltr
+        | M::Lmsw | M::Clts | M::Invlpg | M::Invpcid | M::Popf | M::Popfd | M::Popfq | M::Sti | M::Cli
+        | M::Hlt | M::In | M::Out | M::Insb | M::Insw | M::Insd | M::Outsb | M::Outsw | M::Outsd
+        | M::Xsetbv | M::Xrstor | M::Xrstor64 | M::Swapgs | M::Syscall | M::Sysret | M::Sysretq
+        | M::Sysenter | M::Sysexit | M::Sysexitq | M::Wrpkru | M::Rdmsr => true,
+        _ => false,
+    }
+}
+
+impl X86Cpu {
+    /// True when instructions must go one by one through [`X86Cpu::step`]: tracing,
+    /// single-stepping, debug registers or a pending debug trap.
+    #[inline]
+    pub(crate) fn needs_step(&self) -> bool {
+        self.trace.is_some() || self.rflags & flags::TF != 0 || self.dr[7] & 0xff != 0 || self.pending_db != 0
+    }
+
+    /// Runs one block (at most `budget` instructions); returns how many instructions retired.
+    pub(crate) fn run_block(&mut self, p: &mut dyn X86Platform, budget: u64) -> u64 {
+        let epoch = p.ram().code_epoch();
+        if epoch != self.code_epoch {
+            // A page became a code page somewhere: cached write permissions may lack the
+            // code flag (SMC checks), so drop them.
+            self.tlb.flush(false);
+            self.code_epoch = epoch;
+        }
+        let Ok(la) = self.code_linear(self.rip) else { return self.step_one(p) };
+        let Ok(t) = self.translate(p, la, Access::Fetch, false) else { return self.step_one(p) };
+        if t.host.is_null() {
+            return self.step_one(p); // code in MMIO: no caching
+        }
+        let key = BlockKey { pa: t.pa, va: self.rip, mode: self.mode.bitness() };
+        let ram = p.ram();
+        let found = self.blocks.lookup(key, self.prev_block, |pg| ram.code_gen(pg));
+        let (id, blk) = match found {
+            Some(b) => b,
+            None => match self.decode_block(p, key, t.host) {
+                Some(b) => b,
+                None => return self.step_one(p),
+            },
+        };
+        self.prev_block = Some(id);
+        // The shadow of the previous instruction covered the boundary we just passed.
+        self.shadow = 0;
+        self.shadow_ss = false;
+        self.exit_block = false;
+        let mut n = 0u64;
+        let mut last_iret = false;
+        for d in blk.body.iter() {
+            let start = self.rip;
+            let next = d.i.next_ip();
+            self.rip = next;
+            self.stats.instructions += 1;
+            self.stats.cycles += 1;
+            n += 1;
+            if let Err(Fault { vector, error }) = (d.h)(self, p, &d.i) {
+                self.rip = start;
+                self.shadow = 0;
+                self.shadow_ss = false;
+                self.pending_db = 0;
+                self.deliver_event(p, vector, error, EventKind::Exception);
+                break;
+            }
+            last_iret = matches!(d.i.mnemonic(), M::Iret | M::Iretd | M::Iretq);
+            if self.exit_block || self.rip != next || n >= budget {
+                break;
+            }
+        }
+        if !last_iret {
+            self.rflags &= !flags::RF;
+        }
+        n
+    }
+
+    fn step_one(&mut self, p: &mut dyn X86Platform) -> u64 {
+        self.prev_block = None;
+        self.step(p);
+        1
+    }
+
+    /// Decodes the block at `key` from the RAM page at `host`; `None` when not even one
+    /// instruction can be decoded there (the slow path then raises the right exception or
+    /// handles an instruction that crosses the page end).
+    fn decode_block(
+        &mut self,
+        p: &mut dyn X86Platform,
+        key: BlockKey,
+        host: *mut u8,
+    ) -> Option<(u32, std::rc::Rc<sim_core::blockcache::CachedBlock<Box<[Decoded]>>>)> {
+        let avail = (0x1000 - (key.pa & 0xfff)) as usize;
+        let limit = if self.mode == Mode::Long64 { u64::MAX } else { self.seg[CS].limit as u64 };
+        let mut body = Vec::new();
+        let mut len = 0u64;
+        {
+            // SAFETY: `host` points at byte `key.pa & 0xfff` of a 4 KiB RAM page (from the
+            // TLB), so `avail` bytes are in bounds; nothing writes guest RAM while decoding.
+            let bytes = unsafe { std::slice::from_raw_parts(host as *const u8, avail) };
+            let mut dec = Decoder::with_ip(key.mode, bytes, key.va, DecoderOptions::NONE);
+            while body.len() < MAX_BLOCK && dec.can_decode() {
+                let mut i = Instruction::default();
+                dec.decode_out(&mut i);
+                if dec.last_error() != iced_x86::DecoderError::None {
+                    break;
+                }
+                // Instructions past the CS limit fault on fetch: leave them to the slow path.
+                if key.va.wrapping_add(len + i.len() as u64 - 1) > limit {
+                    break;
+                }
+                len += i.len() as u64;
+                let end = ends_block(&i);
+                body.push(Decoded { h: handler_for(&i), i });
+                if end {
+                    break;
+                }
+            }
+        }
+        if body.is_empty() {
+            return None;
+        }
+        let n = body.len();
+        let ram = p.ram();
+        let (page, gen) = ram.mark_code(GuestPhys(key.pa), len)?;
+        if ram.code_epoch() != self.code_epoch {
+            // This page just became a code page: our TLB may hold write permissions for it
+            // without the code flag.
+            self.tlb.flush(false);
+            self.code_epoch = ram.code_epoch();
+        }
+        Some(self.blocks.insert(key, page, gen, body.into_boxed_slice(), n, self.prev_block))
+    }
+}
