@@ -14,10 +14,60 @@ use crate::state::{flags, Mode, CS};
 use iced_x86::{Decoder, DecoderOptions, FlowControl, Instruction, Mnemonic as M, OpKind};
 use sim_core::{BlockKey, GuestPhys};
 
-/// One decoded instruction with its handler.
+/// A handler that takes the decoded form (operands resolved at decode time).
+pub type FastHandler = fn(&mut X86Cpu, &mut dyn X86Platform, &Decoded) -> crate::fault::X<()>;
+
+/// "No register" in the effective-address fields.
+pub const NO_REG: u8 = 0xff;
+
+/// One decoded instruction: its handler, chosen at decode time, and operand fields for the
+/// specialized handlers (exec/fast.rs).
 pub struct Decoded {
+    /// What runs: a specialized handler, or [`generic`] calling `h`.
+    pub f: FastHandler,
+    /// The family handler (generic operand access).
     pub h: Handler,
     pub i: Instruction,
+    pub r0: u8,
+    pub r1: u8,
+    pub size: u8,
+    pub base: u8,
+    pub index: u8,
+    pub scale: u8,
+    pub seg: u8,
+    pub imm: u64,
+    pub disp: u64,
+}
+
+/// Runs the family handler; flags must be exact for it.
+fn generic(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> crate::fault::X<()> {
+    c.materialize();
+    (d.h)(c, p, &d.i)
+}
+
+/// Builds the decoded form of `i` for decode mode `bitness`.
+pub fn decode(i: Instruction, bitness: u32) -> Decoded {
+    let mut d = Decoded {
+        f: generic,
+        h: handler_for(&i),
+        i,
+        r0: 0,
+        r1: 0,
+        size: 0,
+        base: NO_REG,
+        index: NO_REG,
+        scale: 0,
+        seg: 0,
+        imm: 0,
+        disp: 0,
+    };
+    if bitness == 64 {
+        let i = d.i;
+        if let Some(f) = crate::exec::fast::specialize(&i, &mut d) {
+            d.f = f;
+        }
+    }
+    d
 }
 
 /// Longest block in instructions.
@@ -95,7 +145,7 @@ impl X86Cpu {
             self.stats.instructions += 1;
             self.stats.cycles += 1;
             n += 1;
-            if let Err(Fault { vector, error }) = (d.h)(self, p, &d.i) {
+            if let Err(Fault { vector, error }) = (d.f)(self, p, d) {
                 self.rip = start;
                 self.shadow = 0;
                 self.shadow_ss = false;
@@ -150,7 +200,7 @@ impl X86Cpu {
                 }
                 len += i.len() as u64;
                 let end = ends_block(&i);
-                body.push(Decoded { h: handler_for(&i), i });
+                body.push(decode(i, key.mode));
                 if end {
                     break;
                 }

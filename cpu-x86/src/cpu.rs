@@ -64,6 +64,8 @@ pub struct X86Cpu {
     /// Blocking by NMI: set on NMI delivery, cleared by IRET (SDM Vol 3A 6.7.1).
     pub(crate) nmi_blocked: bool,
     pub(crate) tlb: Tlb,
+    /// Pending lazy flags (see lazy.rs).
+    pub(crate) lazy: crate::lazy::Lazy,
     pub cpuid: CpuidModel,
     pub apic_id: u32,
     pub stats: CpuStats,
@@ -120,6 +122,7 @@ impl X86Cpu {
             data_bps: false,
             nmi_blocked: false,
             tlb: Tlb::new(),
+            lazy: crate::lazy::Lazy::default(),
             cpuid,
             apic_id,
             stats: CpuStats::new(),
@@ -383,6 +386,7 @@ impl X86Cpu {
 
     /// Executes one instruction, delivering any exception it raises.
     pub fn step(&mut self, p: &mut dyn X86Platform) {
+        self.materialize();
         let start_rip = self.rip;
         let tf = self.rflags & flags::TF != 0;
         // The shadow set by the previous instruction covers only this boundary.
@@ -412,7 +416,10 @@ impl X86Cpu {
                 instr.mnemonic(),
                 iced_x86::Mnemonic::Iret | iced_x86::Mnemonic::Iretd | iced_x86::Mnemonic::Iretq
             );
-            let r = crate::exec::execute(self, p, &instr);
+            // The same decoded form and handler as block execution; flags end up exact.
+            let d = crate::block::decode(instr, self.mode.bitness());
+            let r = (d.f)(self, p, &d);
+            self.materialize();
             if r.is_err() {
                 self.rip = start_rip;
             }
@@ -455,7 +462,7 @@ impl X86Cpu {
         let r = &self.regs;
         format!(
             "rip={:#x} cs={:#x} mode={:?} cpl={} rflags={:#x} rax={:#x} rbx={:#x} rcx={:#x} rdx={:#x} rsi={:#x} rdi={:#x} rbp={:#x} rsp={:#x} cr0={:#x} cr2={:#x} cr3={:#x} cr4={:#x} efer={:#x} idtr={:#x}/{:#x} gdtr={:#x}/{:#x}",
-            self.rip, self.seg[CS].selector, self.mode, self.cpl, self.rflags, r[0], r[3], r[1], r[2], r[6], r[7], r[5], r[4],
+            self.rip, self.seg[CS].selector, self.mode, self.cpl, self.flags(), r[0], r[3], r[1], r[2], r[6], r[7], r[5], r[4],
             self.cr0, self.cr2, self.cr3, self.cr4, self.efer, self.idtr.base, self.idtr.limit, self.gdtr.base, self.gdtr.limit
         )
     }

@@ -36,6 +36,8 @@ impl X86Cpu {
         error: Option<u32>,
         kind: EventKind,
     ) {
+        // The pushed RFLAGS image must hold exact status flags.
+        self.materialize();
         let mut cur = (vector, error, kind);
         let mut first_class = class(vector);
         loop {

@@ -17,6 +17,7 @@ pub mod exec;
 pub mod fault;
 pub mod fpu;
 pub mod intr;
+pub mod lazy;
 pub mod mem;
 pub mod mmu;
 pub mod msr;

@@ -6,6 +6,7 @@ mod bcd;
 mod bits;
 mod control;
 mod data;
+pub(crate) mod fast;
 pub(crate) mod flags;
 mod io;
 pub(crate) mod operand;
@@ -60,6 +61,9 @@ fn lockable(m: M) -> bool {
 
 /// The handler for a mnemonic (decided once per decoded instruction).
 pub fn handler_for(i: &Instruction) -> Handler {
+    if i.has_lock_prefix() && (!lockable(i.mnemonic()) || i.op0_kind() != OpKind::Memory) {
+        return ud;
+    }
     match i.mnemonic() {
         M::Add | M::Or | M::Adc | M::Sbb | M::And | M::Sub | M::Xor | M::Cmp | M::Test => alu::binop,
         M::Inc | M::Dec | M::Neg | M::Not => alu::unop,

@@ -1,0 +1,431 @@
+//! Specialized handlers for the most frequent 64-bit-mode instruction forms, with operands
+//! resolved at decode time (register numbers, immediate, effective-address parts) and lazy
+//! flags. Everything they do matches the generic handlers of the same family (alu.rs,
+//! data.rs, shift.rs, control.rs); the host-CPU oracle tests run through them.
+
+use super::operand::{gpr, sreg, trunc};
+use crate::block::{Decoded, FastHandler, NO_REG};
+use crate::cpu::X86Cpu;
+use crate::fault::X;
+use crate::lazy::{Lazy, LazyOp};
+use crate::platform::X86Platform;
+use crate::state::flags::*;
+use iced_x86::{Instruction, Mnemonic as M, OpKind, Register};
+
+const ADD: u8 = 0;
+const SUB: u8 = 1;
+const AND: u8 = 2;
+const OR: u8 = 3;
+const XOR: u8 = 4;
+const CMP: u8 = 5;
+const TEST: u8 = 6;
+
+#[inline(always)]
+fn ea(c: &X86Cpu, d: &Decoded) -> u64 {
+    let mut a = d.disp;
+    if d.base != NO_REG {
+        a = a.wrapping_add(c.regs[d.base as usize]);
+    }
+    if d.index != NO_REG {
+        a = a.wrapping_add(c.regs[d.index as usize] << d.scale);
+    }
+    a
+}
+
+#[inline(always)]
+fn load(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded, size: u64) -> X<u64> {
+    let off = ea(c, d);
+    c.read_mem(p, d.seg as usize, off, size)
+}
+
+#[inline(always)]
+fn store(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded, size: u64, v: u64) -> X<()> {
+    let off = ea(c, d);
+    c.write_mem(p, d.seg as usize, off, size, v)
+}
+
+#[inline(always)]
+fn set(c: &mut X86Cpu, r: u8, size: u64, v: u64) {
+    // 32-bit destinations are zero-extended (SDM Vol 1 3.4.1.1).
+    c.regs[r as usize] = trunc(v, size);
+}
+
+#[inline(always)]
+fn alu_core<const OP: u8>(c: &mut X86Cpu, size: u64, a: u64, b: u64) -> (u64, bool) {
+    let (a, b) = (trunc(a, size), trunc(b, size));
+    let (r, op) = match OP {
+        ADD => (a.wrapping_add(b), LazyOp::Add),
+        SUB | CMP => (a.wrapping_sub(b), LazyOp::Sub),
+        AND | TEST => (a & b, LazyOp::Logic),
+        OR => (a | b, LazyOp::Logic),
+        _ => (a ^ b, LazyOp::Logic),
+    };
+    c.lazy = Lazy { op, size: size as u8, a, b, r };
+    (r, OP != CMP && OP != TEST)
+}
+
+/// `op reg, reg`
+fn alu_rr<const OP: u8>(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
+    let size = d.size as u64;
+    let (r, w) = alu_core::<OP>(c, size, c.regs[d.r0 as usize], c.regs[d.r1 as usize]);
+    if w {
+        set(c, d.r0, size, r);
+    }
+    Ok(())
+}
+
+/// `op reg, imm`
+fn alu_ri<const OP: u8>(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
+    let size = d.size as u64;
+    let (r, w) = alu_core::<OP>(c, size, c.regs[d.r0 as usize], d.imm);
+    if w {
+        set(c, d.r0, size, r);
+    }
+    Ok(())
+}
+
+/// `op reg, [mem]`
+fn alu_rm<const OP: u8>(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
+    let size = d.size as u64;
+    let b = load(c, p, d, size)?;
+    let (r, w) = alu_core::<OP>(c, size, c.regs[d.r0 as usize], b);
+    if w {
+        set(c, d.r0, size, r);
+    }
+    Ok(())
+}
+
+/// `op [mem], reg` (r1) or `op [mem], imm` (r1 = NO_REG)
+fn alu_m<const OP: u8>(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
+    let size = d.size as u64;
+    let a = load(c, p, d, size)?;
+    let b = if d.r1 == NO_REG { d.imm } else { c.regs[d.r1 as usize] };
+    let saved = c.lazy;
+    let (r, w) = alu_core::<OP>(c, size, a, b);
+    if w {
+        if let Err(e) = store(c, p, d, size, r) {
+            c.lazy = saved;
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
+fn inc_dec<const DEC: bool>(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
+    let size = d.size as u64;
+    let a = trunc(c.regs[d.r0 as usize], size);
+    let cf = c.carry();
+    let (r, op) = if DEC { (a.wrapping_sub(1), LazyOp::Dec) } else { (a.wrapping_add(1), LazyOp::Inc) };
+    set(c, d.r0, size, r);
+    c.lazy = Lazy { op, size: size as u8, a, b: cf, r };
+    Ok(())
+}
+
+fn mov_rr(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
+    set(c, d.r0, d.size as u64, c.regs[d.r1 as usize]);
+    Ok(())
+}
+
+fn mov_ri(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
+    set(c, d.r0, d.size as u64, d.imm);
+    Ok(())
+}
+
+fn mov_rm(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
+    let v = load(c, p, d, d.size as u64)?;
+    set(c, d.r0, d.size as u64, v);
+    Ok(())
+}
+
+fn mov_mr(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
+    let v = if d.r1 == NO_REG { d.imm } else { c.regs[d.r1 as usize] };
+    store(c, p, d, d.size as u64, v)
+}
+
+fn lea(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
+    set(c, d.r0, d.size as u64, ea(c, d));
+    Ok(())
+}
+
+/// SHL/SHR/SAR reg, imm8 (count already masked at decode; zero counts are not fast).
+fn shift_ri<const KIND: u8>(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
+    let size = d.size as u64;
+    let a = trunc(c.regs[d.r0 as usize], size);
+    let n = d.imm;
+    let (r, op) = match KIND {
+        0 => (trunc(a << n, size), LazyOp::Shl),
+        1 => (a >> n, LazyOp::Shr),
+        _ => (trunc((super::operand::sext(a, size) as i64 >> n) as u64, size), LazyOp::Sar),
+    };
+    set(c, d.r0, size, r);
+    c.lazy = Lazy { op, size: size as u8, a, b: n, r };
+    Ok(())
+}
+
+/// ROL/ROR reg, imm8: only CF and OF change (SDM Vol 2B RCL/RCR/ROL/ROR).
+fn rotate_ri<const LEFT: bool>(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
+    let size = d.size as u64;
+    let bits = size * 8;
+    let a = trunc(c.regs[d.r0 as usize], size);
+    let n = d.imm % bits;
+    let msb = 1u64 << (bits - 1);
+    let r = if LEFT {
+        trunc((a << n) | if n == 0 { 0 } else { a >> (bits - n) }, size)
+    } else {
+        trunc((a >> n) | if n == 0 { 0 } else { a << (bits - n) }, size)
+    };
+    set(c, d.r0, size, r);
+    c.materialize();
+    let mut f = c.rflags & !(CF | OF);
+    if LEFT {
+        let cf = r & 1;
+        f |= cf * CF;
+        if ((r & msb != 0) as u64 ^ cf) != 0 {
+            f |= OF;
+        }
+    } else {
+        if r & msb != 0 {
+            f |= CF;
+        }
+        if ((r & msb != 0) as u64 ^ (r & (msb >> 1) != 0) as u64) != 0 {
+            f |= OF;
+        }
+    }
+    c.rflags = f;
+    Ok(())
+}
+
+fn jcc(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
+    if c.cond_lazy(d.i.condition_code()) {
+        c.near_target(d.imm)?;
+    }
+    Ok(())
+}
+
+fn jmp(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
+    c.near_target(d.imm)
+}
+
+fn call(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
+    let ret = c.rip;
+    c.near_target(d.imm)?;
+    if let Err(e) = c.push(p, 8, ret) {
+        c.rip = ret;
+        return Err(e);
+    }
+    Ok(())
+}
+
+fn ret(c: &mut X86Cpu, p: &mut dyn X86Platform, _d: &Decoded) -> X<()> {
+    let sp = c.regs[4];
+    let t = c.pop(p, 8)?;
+    if let Err(e) = c.near_target(t) {
+        c.regs[4] = sp;
+        return Err(e);
+    }
+    Ok(())
+}
+
+fn push_r(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
+    let v = c.regs[d.r0 as usize];
+    c.push(p, 8, v)
+}
+
+fn pop_r(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
+    let v = c.pop(p, 8)?;
+    c.regs[d.r0 as usize] = v;
+    Ok(())
+}
+
+fn reg64(r: Register) -> Option<(u8, u8)> {
+    if r == Register::None || !(r.is_gpr32() || r.is_gpr64()) {
+        return None;
+    }
+    let (idx, size, _) = gpr(r);
+    Some((idx as u8, size as u8))
+}
+
+/// Fills the effective-address fields for a 64-bit-addressing memory operand.
+fn mem_fields(i: &Instruction, d: &mut Decoded) -> bool {
+    let base = i.memory_base();
+    let index = i.memory_index();
+    if base == Register::EIP || (base != Register::None && !base.is_gpr64() && base != Register::RIP) {
+        return false;
+    }
+    if index != Register::None && !index.is_gpr64() {
+        return false;
+    }
+    if base == Register::None && index == Register::None && i.memory_displ_size() != 8 {
+        return false; // 32-bit absolute addressing (67h)
+    }
+    d.base = if base == Register::None || base == Register::RIP { NO_REG } else { gpr(base).0 as u8 };
+    d.index = if index == Register::None { NO_REG } else { gpr(index).0 as u8 };
+    d.scale = i.memory_index_scale().trailing_zeros() as u8;
+    d.disp = i.memory_displacement64();
+    d.seg = sreg(i.memory_segment()) as u8;
+    true
+}
+
+fn alu_fn<const OP: u8>(form: u8) -> FastHandler {
+    match form {
+        0 => alu_rr::<OP>,
+        1 => alu_ri::<OP>,
+        2 => alu_rm::<OP>,
+        _ => alu_m::<OP>,
+    }
+}
+
+/// Picks a specialized handler for `i` in 64-bit mode and fills the operand fields of `d`.
+pub fn specialize(i: &Instruction, d: &mut Decoded) -> Option<FastHandler> {
+    if i.has_lock_prefix() {
+        return None;
+    }
+    let k0 = i.op_kind(0);
+    let k1 = if i.op_count() > 1 { i.op_kind(1) } else { OpKind::Register };
+    let imm_kind = |k: OpKind| {
+        matches!(
+            k,
+            OpKind::Immediate8
+                | OpKind::Immediate8to32
+                | OpKind::Immediate8to64
+                | OpKind::Immediate32
+                | OpKind::Immediate32to64
+                | OpKind::Immediate64
+        )
+    };
+    let m = i.mnemonic();
+    match m {
+        M::Add | M::Sub | M::And | M::Or | M::Xor | M::Cmp | M::Test => {
+            let form;
+            if k0 == OpKind::Register && k1 == OpKind::Register && i.op_count() == 2 {
+                let (r0, s0) = reg64(i.op0_register())?;
+                let (r1, _) = reg64(i.op1_register())?;
+                (d.r0, d.r1, d.size) = (r0, r1, s0);
+                form = 0;
+            } else if k0 == OpKind::Register && imm_kind(k1) {
+                let (r0, s0) = reg64(i.op0_register())?;
+                (d.r0, d.size, d.imm) = (r0, s0, i.immediate(1));
+                form = 1;
+            } else if k0 == OpKind::Register && k1 == OpKind::Memory {
+                let (r0, s0) = reg64(i.op0_register())?;
+                if !mem_fields(i, d) {
+                    return None;
+                }
+                (d.r0, d.size) = (r0, s0);
+                form = 2;
+            } else if k0 == OpKind::Memory && (k1 == OpKind::Register || imm_kind(k1)) {
+                let size = i.memory_size().size() as u8;
+                if size != 4 && size != 8 || !mem_fields(i, d) {
+                    return None;
+                }
+                d.size = size;
+                if k1 == OpKind::Register {
+                    let (r1, _) = reg64(i.op1_register())?;
+                    d.r1 = r1;
+                } else {
+                    d.r1 = NO_REG;
+                    d.imm = i.immediate(1);
+                }
+                form = 3;
+            } else {
+                return None;
+            }
+            Some(match m {
+                M::Add => alu_fn::<ADD>(form),
+                M::Sub => alu_fn::<SUB>(form),
+                M::And => alu_fn::<AND>(form),
+                M::Or => alu_fn::<OR>(form),
+                M::Xor => alu_fn::<XOR>(form),
+                M::Cmp => alu_fn::<CMP>(form),
+                _ => alu_fn::<TEST>(form),
+            })
+        }
+        M::Inc | M::Dec if k0 == OpKind::Register => {
+            let (r0, s0) = reg64(i.op0_register())?;
+            (d.r0, d.size) = (r0, s0);
+            Some(if m == M::Dec { inc_dec::<true> } else { inc_dec::<false> })
+        }
+        M::Mov => {
+            if k0 == OpKind::Register && k1 == OpKind::Register {
+                let (r0, s0) = reg64(i.op0_register())?;
+                let (r1, _) = reg64(i.op1_register())?;
+                (d.r0, d.r1, d.size) = (r0, r1, s0);
+                Some(mov_rr)
+            } else if k0 == OpKind::Register && imm_kind(k1) {
+                let (r0, s0) = reg64(i.op0_register())?;
+                (d.r0, d.size, d.imm) = (r0, s0, i.immediate(1));
+                Some(mov_ri)
+            } else if k0 == OpKind::Register && k1 == OpKind::Memory {
+                let (r0, s0) = reg64(i.op0_register())?;
+                if !mem_fields(i, d) {
+                    return None;
+                }
+                (d.r0, d.size) = (r0, s0);
+                Some(mov_rm)
+            } else if k0 == OpKind::Memory && (k1 == OpKind::Register || imm_kind(k1)) {
+                let size = i.memory_size().size() as u8;
+                if size != 4 && size != 8 || !mem_fields(i, d) {
+                    return None;
+                }
+                d.size = size;
+                if k1 == OpKind::Register {
+                    d.r1 = reg64(i.op1_register())?.0;
+                } else {
+                    d.r1 = NO_REG;
+                    d.imm = i.immediate(1);
+                }
+                Some(mov_mr)
+            } else {
+                None
+            }
+        }
+        M::Lea => {
+            let (r0, s0) = reg64(i.op0_register())?;
+            if !mem_fields(i, d) {
+                return None;
+            }
+            (d.r0, d.size) = (r0, s0);
+            Some(lea)
+        }
+        M::Shl | M::Sal | M::Shr | M::Sar | M::Rol | M::Ror if k0 == OpKind::Register && k1 == OpKind::Immediate8 => {
+            let (r0, s0) = reg64(i.op0_register())?;
+            let n = i.immediate(1) & if s0 == 8 { 63 } else { 31 };
+            if n == 0 {
+                return None; // zero counts leave flags alone: the generic handler covers them
+            }
+            (d.r0, d.size, d.imm) = (r0, s0, n);
+            Some(match m {
+                M::Shl | M::Sal => shift_ri::<0>,
+                M::Shr => shift_ri::<1>,
+                M::Sar => shift_ri::<2>,
+                M::Rol => rotate_ri::<true>,
+                _ => rotate_ri::<false>,
+            })
+        }
+        M::Ja | M::Jae | M::Jb | M::Jbe | M::Je | M::Jg | M::Jge | M::Jl | M::Jle | M::Jne | M::Jno | M::Jnp
+        | M::Jns | M::Jo | M::Jp | M::Js
+            if k0 == OpKind::NearBranch64 =>
+        {
+            d.imm = i.near_branch_target();
+            Some(jcc)
+        }
+        M::Jmp if k0 == OpKind::NearBranch64 => {
+            d.imm = i.near_branch_target();
+            Some(jmp)
+        }
+        M::Call if k0 == OpKind::NearBranch64 => {
+            d.imm = i.near_branch_target();
+            Some(call)
+        }
+        M::Ret if i.op_count() == 0 && i.code() == iced_x86::Code::Retnq => Some(ret),
+        M::Push if k0 == OpKind::Register && i.op0_register().is_gpr64() => {
+            d.r0 = gpr(i.op0_register()).0 as u8;
+            Some(push_r)
+        }
+        M::Pop if k0 == OpKind::Register && i.op0_register().is_gpr64() => {
+            d.r0 = gpr(i.op0_register()).0 as u8;
+            Some(pop_r)
+        }
+        _ => None,
+    }
+}
