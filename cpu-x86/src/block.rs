@@ -37,6 +37,10 @@ pub struct Decoded {
     pub seg: u8,
     pub imm: u64,
     pub disp: u64,
+    /// RIP of the next instruction.
+    pub next: u64,
+    /// IRET loads RF, which must then survive the instruction (SDM Vol 3B 17.3.1.1).
+    pub loads_rf: bool,
 }
 
 /// Runs the family handler; flags must be exact for it.
@@ -60,6 +64,8 @@ pub fn decode(i: Instruction, bitness: u32) -> Decoded {
         seg: 0,
         imm: 0,
         disp: 0,
+        next: i.next_ip(),
+        loads_rf: matches!(i.mnemonic(), M::Iret | M::Iretd | M::Iretq),
     };
     if bitness == 64 {
         let i = d.i;
@@ -136,12 +142,14 @@ impl X86Cpu {
         self.shadow = 0;
         self.shadow_ss = false;
         self.exit_block = false;
-        let mut n = 0u64;
+        let body = &blk.body;
+        let limit = (body.len() as u64).min(budget.max(1)) as usize;
+        let mut n = 0usize;
         let mut last_iret = false;
-        for d in blk.body.iter() {
+        while n < limit {
+            let d = &body[n];
             let start = self.rip;
-            let next = d.i.next_ip();
-            self.rip = next;
+            self.rip = d.next;
             self.stats.instructions += 1;
             self.stats.cycles += 1;
             n += 1;
@@ -153,15 +161,15 @@ impl X86Cpu {
                 self.deliver_event(p, vector, error, EventKind::Exception);
                 break;
             }
-            last_iret = matches!(d.i.mnemonic(), M::Iret | M::Iretd | M::Iretq);
-            if self.exit_block || self.rip != next || n >= budget {
+            if self.exit_block | (self.rip != d.next) {
+                last_iret = d.loads_rf;
                 break;
             }
         }
         if !last_iret {
             self.rflags &= !flags::RF;
         }
-        n
+        n as u64
     }
 
     fn step_one(&mut self, p: &mut dyn X86Platform) -> u64 {

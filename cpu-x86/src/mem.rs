@@ -42,7 +42,9 @@ impl X86Cpu {
             let base = if seg >= crate::state::FS { self.seg[seg].base } else { 0 };
             let la = base.wrapping_add(off);
             let bits = self.la_bits();
-            if !canonical(la, bits) || !canonical(la.wrapping_add(size - 1), bits) {
+            // Both ends canonical: the sign-extension of each end must match itself.
+            let end = la.wrapping_add(size - 1);
+            if !canonical(la, bits) || !canonical(end, bits) {
                 return Err(Self::seg_fault(seg));
             }
             return Ok(la);
@@ -104,10 +106,22 @@ impl X86Cpu {
         if (la & 0xfff) + size <= 0x1000 {
             let t = self.translate(p, la, Access::Read, implicit)?;
             if !t.host.is_null() {
-                let mut b = [0u8; 8];
-                // SAFETY: `t.host` points into a RAM page and the access does not cross it.
-                unsafe { std::ptr::copy_nonoverlapping(t.host, b.as_mut_ptr(), size as usize) };
-                return Ok(u64::from_le_bytes(b));
+                // SAFETY: `t.host` points into a RAM page and the access does not cross it;
+                // unaligned reads are allowed by `read_unaligned`. Guest memory is little
+                // endian, so the values are converted from LE.
+                return Ok(unsafe {
+                    match size {
+                        1 => *t.host as u64,
+                        2 => u16::from_le(std::ptr::read_unaligned(t.host as *const u16)) as u64,
+                        4 => u32::from_le(std::ptr::read_unaligned(t.host as *const u32)) as u64,
+                        8 => u64::from_le(std::ptr::read_unaligned(t.host as *const u64)),
+                        _ => {
+                            let mut b = [0u8; 8];
+                            std::ptr::copy_nonoverlapping(t.host, b.as_mut_ptr(), size.min(8) as usize);
+                            u64::from_le_bytes(b)
+                        }
+                    }
+                });
             }
             self.stats.mmio_exits += 1;
             self.exit_block = true;
@@ -138,9 +152,20 @@ impl X86Cpu {
                 self.exit_block = true;
             }
             if !t.host.is_null() {
-                let b = val.to_le_bytes();
-                // SAFETY: `t.host` points into a RAM page and the access does not cross it.
-                unsafe { std::ptr::copy_nonoverlapping(b.as_ptr(), t.host, size as usize) };
+                // SAFETY: `t.host` points into a RAM page and the access does not cross it;
+                // `write_unaligned` allows any alignment. Stored little endian.
+                unsafe {
+                    match size {
+                        1 => *t.host = val as u8,
+                        2 => std::ptr::write_unaligned(t.host as *mut u16, (val as u16).to_le()),
+                        4 => std::ptr::write_unaligned(t.host as *mut u32, (val as u32).to_le()),
+                        8 => std::ptr::write_unaligned(t.host as *mut u64, val.to_le()),
+                        _ => {
+                            let b = val.to_le_bytes();
+                            std::ptr::copy_nonoverlapping(b.as_ptr(), t.host, size.min(8) as usize);
+                        }
+                    }
+                }
                 return Ok(());
             }
             self.stats.mmio_exits += 1;

@@ -46,13 +46,15 @@ pub(crate) struct TlbEntry {
     perm: u8,
     pkey: u8,
     pcid: u16,
+    /// The page's code-line mask in `GuestRam` (null for non-RAM).
+    code: *const u32,
 }
 
 const INVALID: u64 = u64::MAX;
 
 impl Default for TlbEntry {
     fn default() -> Self {
-        Self { tag: INVALID, host: std::ptr::null_mut(), pa: 0, perm: 0, pkey: 0, pcid: 0 }
+        Self { tag: INVALID, host: std::ptr::null_mut(), pa: 0, perm: 0, pkey: 0, pcid: 0, code: std::ptr::null() }
     }
 }
 
@@ -166,6 +168,51 @@ impl X86Cpu {
         self.translate_slow(p, la, acc, implicit)
     }
 
+    /// The soft-TLB fast path for a data access by a specialized handler: a hit on a RAM page
+    /// whose permissions allow the access at the current privilege, with no protection key,
+    /// no page crossing, no data breakpoint and no alignment check in force. A hit implies the
+    /// address is canonical (only canonical addresses are ever filled). Returns the host
+    /// pointer, or `None` for the full path.
+    #[inline(always)]
+    pub(crate) fn fast_ptr(&self, la: u64, size: u64, write: bool) -> Option<*mut u8> {
+        let vpn = la >> 12;
+        let e = &self.tlb.e[(vpn as usize) % TLB_SIZE];
+        let user = self.cpl == 3;
+        let need = match (write, user) {
+            (false, false) => 0,
+            (false, true) => P_USER,
+            (true, false) => P_W_SUP,
+            (true, true) => P_USER | P_W_USER,
+        };
+        // Supervisor accesses to user pages (SMAP) and user accesses with AC/AM or a
+        // protection key take the full path.
+        let ok = e.tag == vpn
+            && (e.perm & P_GLOBAL != 0 || e.pcid == self.pcid())
+            && e.perm & need == need
+            && (e.perm & P_USER != 0) == user
+            && e.pkey == 0
+            && !e.host.is_null()
+            && (la & 0xfff) + size <= 0x1000
+            && !self.data_bps
+            && !(user && self.cr0 & cr0::AM != 0 && self.rflags & flags::AC != 0);
+        if !ok {
+            return None;
+        }
+        if write && e.perm & P_CODE != 0 {
+            let off = la & 0xfff;
+            let first = off / sim_core::ram::CODE_LINE;
+            let last = (off + size - 1) / sim_core::ram::CODE_LINE;
+            let bits = (((1u64 << (last + 1)) - 1) & !((1u64 << first) - 1)) as u32;
+            // SAFETY: `code` points at this page's mask inside the machine's `GuestRam`,
+            // which outlives the CPU's use of it and is never reallocated.
+            if e.code.is_null() || unsafe { *e.code } & bits != 0 {
+                return None; // a store into a line with decoded code: full path invalidates
+            }
+        }
+        // SAFETY: `host` is the start of a 4 KiB RAM page and `la & 0xfff` is inside it.
+        Some(unsafe { e.host.add((la & 0xfff) as usize) })
+    }
+
     #[inline]
     fn smap_blocks(&self, implicit: bool) -> bool {
         self.cr4 & cr4::SMAP != 0 && (implicit || self.rflags & flags::AC == 0)
@@ -187,9 +234,10 @@ impl X86Cpu {
         };
         let host = p.ram().page_ptr(GuestPhys(pa_page)).unwrap_or(std::ptr::null_mut());
         let perm = if p.ram().is_code_page(GuestPhys(pa_page)) { perm | P_CODE } else { perm };
+        let code = p.ram().code_mask_ptr(GuestPhys(pa_page)).unwrap_or(std::ptr::null());
         let vpn = la >> 12;
         let pcid = self.pcid();
-        self.tlb.e[(vpn as usize) % TLB_SIZE] = TlbEntry { tag: vpn, host, pa: pa_page, perm, pkey, pcid };
+        self.tlb.e[(vpn as usize) % TLB_SIZE] = TlbEntry { tag: vpn, host, pa: pa_page, perm, pkey, pcid, code };
         let off = la & 0xfff;
         let host = if host.is_null() {
             host

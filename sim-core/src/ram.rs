@@ -133,6 +133,14 @@ impl GuestRam {
         Some((r.first_page + k, r.code_gen[k]))
     }
 
+    /// Pointer to the code-line mask of the page holding `pa` (for soft-TLB entries: a store
+    /// whose line bit is clear in the mask cannot hit decoded code). Valid as long as this
+    /// `GuestRam` lives: the mask arrays are never reallocated.
+    pub fn code_mask_ptr(&self, pa: GuestPhys) -> Option<*const u32> {
+        let (i, off) = self.locate(pa, 1)?;
+        Some(&self.regions[i].code_lines[off >> 12] as *const u32)
+    }
+
     /// True if the page holding `pa` has decoded code in any line.
     #[inline]
     pub fn is_code_page(&self, pa: GuestPhys) -> bool {

@@ -33,13 +33,48 @@ fn ea(c: &X86Cpu, d: &Decoded) -> u64 {
 }
 
 #[inline(always)]
+fn linear64(c: &X86Cpu, d: &Decoded) -> u64 {
+    // In 64-bit mode only FS and GS have a base (SDM Vol 3A 3.2.4).
+    let off = ea(c, d);
+    if d.seg as usize >= crate::state::FS {
+        c.seg[d.seg as usize].base.wrapping_add(off)
+    } else {
+        off
+    }
+}
+
+#[inline(always)]
 fn load(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded, size: u64) -> X<u64> {
+    let la = linear64(c, d);
+    if let Some(h) = c.fast_ptr(la, size, false) {
+        // SAFETY: `fast_ptr` returned a pointer with `size` bytes inside one RAM page.
+        return Ok(unsafe {
+            if size == 8 {
+                u64::from_le(std::ptr::read_unaligned(h as *const u64))
+            } else {
+                u32::from_le(std::ptr::read_unaligned(h as *const u32)) as u64
+            }
+        });
+    }
     let off = ea(c, d);
     c.read_mem(p, d.seg as usize, off, size)
 }
 
 #[inline(always)]
 fn store(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded, size: u64, v: u64) -> X<()> {
+    let la = linear64(c, d);
+    if let Some(h) = c.fast_ptr(la, size, true) {
+        // SAFETY: `fast_ptr` returned a pointer with `size` bytes inside one writable RAM
+        // page whose touched lines hold no decoded code.
+        unsafe {
+            if size == 8 {
+                std::ptr::write_unaligned(h as *mut u64, v.to_le())
+            } else {
+                std::ptr::write_unaligned(h as *mut u32, (v as u32).to_le())
+            }
+        }
+        return Ok(());
+    }
     let off = ea(c, d);
     c.write_mem(p, d.seg as usize, off, size, v)
 }
