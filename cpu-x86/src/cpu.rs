@@ -251,8 +251,13 @@ impl X86Cpu {
     /// Runs up to `budget` instructions.
     pub fn run(&mut self, p: &mut dyn X86Platform, budget: u64) -> StopReason {
         let mut left = budget;
+        // INIT, SIPI and NMI arrive between quanta or through this CPU's own I/O (which ends
+        // its block with `exit_block`): look for them then, not before every block.
+        let mut check_events = true;
         loop {
-            self.handle_apic_events(p);
+            if std::mem::take(&mut check_events) {
+                self.handle_apic_events(p);
+            }
             match self.state {
                 RunState::Running => {}
                 RunState::Halted => {
@@ -284,8 +289,10 @@ impl X86Cpu {
                 left -= 1;
                 self.prev_block = None;
                 self.step(p);
+                check_events = true;
             } else {
                 left -= self.run_block(p, left).min(left);
+                check_events = self.exit_block || self.state != RunState::Running;
             }
             if p.attention() {
                 return StopReason::Event;
