@@ -96,11 +96,46 @@ fn ends_block(i: &Instruction) -> bool {
             }
         }),
         M::Pop => i.op0_kind() == OpKind::Register && i.op0_register().is_segment_register(),
-        M::Lds | M::Les | M::Lfs | M::Lgs | M::Lss | M::Wrmsr | M::Lgdt | M::Lidt | M::Lldt | M::Ltr
-        | M::Lmsw | M::Clts | M::Invlpg | M::Invpcid | M::Popf | M::Popfd | M::Popfq | M::Sti | M::Cli
-        | M::Hlt | M::In | M::Out | M::Insb | M::Insw | M::Insd | M::Outsb | M::Outsw | M::Outsd
-        | M::Xsetbv | M::Xrstor | M::Xrstor64 | M::Swapgs | M::Syscall | M::Sysret | M::Sysretq
-        | M::Sysenter | M::Sysexit | M::Sysexitq | M::Wrpkru | M::Rdmsr => true,
+        M::Lds
+        | M::Les
+        | M::Lfs
+        | M::Lgs
+        | M::Lss
+        | M::Wrmsr
+        | M::Lgdt
+        | M::Lidt
+        | M::Lldt
+        | M::Ltr
+        | M::Lmsw
+        | M::Clts
+        | M::Invlpg
+        | M::Invpcid
+        | M::Popf
+        | M::Popfd
+        | M::Popfq
+        | M::Sti
+        | M::Cli
+        | M::Hlt
+        | M::In
+        | M::Out
+        | M::Insb
+        | M::Insw
+        | M::Insd
+        | M::Outsb
+        | M::Outsw
+        | M::Outsd
+        | M::Xsetbv
+        | M::Xrstor
+        | M::Xrstor64
+        | M::Swapgs
+        | M::Syscall
+        | M::Sysret
+        | M::Sysretq
+        | M::Sysenter
+        | M::Sysexit
+        | M::Sysexitq
+        | M::Wrpkru
+        | M::Rdmsr => true,
         _ => false,
     }
 }

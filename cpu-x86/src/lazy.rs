@@ -164,9 +164,21 @@ mod tests {
         // Sub: compare lazily evaluated conditions with the materialized flags.
         let vals = [0u64, 1, 2, 0x7f, 0x80, 0xff, 0x7fff_ffff, 0x8000_0000, u64::MAX, 0x8000_0000_0000_0000];
         let ccs = [
-            ConditionCode::o, ConditionCode::no, ConditionCode::b, ConditionCode::ae, ConditionCode::e,
-            ConditionCode::ne, ConditionCode::be, ConditionCode::a, ConditionCode::s, ConditionCode::ns,
-            ConditionCode::p, ConditionCode::np, ConditionCode::l, ConditionCode::ge, ConditionCode::le,
+            ConditionCode::o,
+            ConditionCode::no,
+            ConditionCode::b,
+            ConditionCode::ae,
+            ConditionCode::e,
+            ConditionCode::ne,
+            ConditionCode::be,
+            ConditionCode::a,
+            ConditionCode::s,
+            ConditionCode::ns,
+            ConditionCode::p,
+            ConditionCode::np,
+            ConditionCode::l,
+            ConditionCode::ge,
+            ConditionCode::le,
             ConditionCode::g,
         ];
         let mut cpu = crate::X86Cpu::new(crate::CpuidModel::new("max", &[]).unwrap(), 0, true, 0);

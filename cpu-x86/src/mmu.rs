@@ -54,7 +54,15 @@ const INVALID: u64 = u64::MAX;
 
 impl Default for TlbEntry {
     fn default() -> Self {
-        Self { tag: INVALID, host: std::ptr::null_mut(), pa: 0, perm: 0, pkey: 0, pcid: 0, code: std::ptr::null() }
+        Self {
+            tag: INVALID,
+            host: std::ptr::null_mut(),
+            pa: 0,
+            perm: 0,
+            pkey: 0,
+            pcid: 0,
+            code: std::ptr::null(),
+        }
     }
 }
 
@@ -237,7 +245,8 @@ impl X86Cpu {
         let code = p.ram().code_mask_ptr(GuestPhys(pa_page)).unwrap_or(std::ptr::null());
         let vpn = la >> 12;
         let pcid = self.pcid();
-        self.tlb.e[(vpn as usize) % TLB_SIZE] = TlbEntry { tag: vpn, host, pa: pa_page, perm, pkey, pcid, code };
+        self.tlb.e[(vpn as usize) % TLB_SIZE] =
+            TlbEntry { tag: vpn, host, pa: pa_page, perm, pkey, pcid, code };
         let off = la & 0xfff;
         let host = if host.is_null() {
             host

@@ -608,6 +608,8 @@ impl PcMachine {
             "mips": outcome.mips(),
             "unclaimed_io": self.plat.bus.unclaimed,
             "cpus": self.cpus.iter().map(|c| &c.stats).collect::<Vec<_>>(),
+            "block_cache": self.cpus.iter().map(|c| c.block_stats()).collect::<Vec<_>>(),
+            "smc_invalidations": self.plat.ram.smc_invalidations(),
         })
     }
 }

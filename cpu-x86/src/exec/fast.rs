@@ -422,7 +422,9 @@ pub fn specialize(i: &Instruction, d: &mut Decoded) -> Option<FastHandler> {
             (d.r0, d.size) = (r0, s0);
             Some(lea)
         }
-        M::Shl | M::Sal | M::Shr | M::Sar | M::Rol | M::Ror if k0 == OpKind::Register && k1 == OpKind::Immediate8 => {
+        M::Shl | M::Sal | M::Shr | M::Sar | M::Rol | M::Ror
+            if k0 == OpKind::Register && k1 == OpKind::Immediate8 =>
+        {
             let (r0, s0) = reg64(i.op0_register())?;
             let n = i.immediate(1) & if s0 == 8 { 63 } else { 31 };
             if n == 0 {
@@ -437,8 +439,22 @@ pub fn specialize(i: &Instruction, d: &mut Decoded) -> Option<FastHandler> {
                 _ => rotate_ri::<false>,
             })
         }
-        M::Ja | M::Jae | M::Jb | M::Jbe | M::Je | M::Jg | M::Jge | M::Jl | M::Jle | M::Jne | M::Jno | M::Jnp
-        | M::Jns | M::Jo | M::Jp | M::Js
+        M::Ja
+        | M::Jae
+        | M::Jb
+        | M::Jbe
+        | M::Je
+        | M::Jg
+        | M::Jge
+        | M::Jl
+        | M::Jle
+        | M::Jne
+        | M::Jno
+        | M::Jnp
+        | M::Jns
+        | M::Jo
+        | M::Jp
+        | M::Js
             if k0 == OpKind::NearBranch64 =>
         {
             d.imm = i.near_branch_target();
