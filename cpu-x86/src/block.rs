@@ -76,6 +76,9 @@ pub fn decode(i: Instruction, bitness: u32) -> Decoded {
     d
 }
 
+/// A cached block of decoded instructions.
+pub type CachedBlock = sim_core::blockcache::CachedBlock<Box<[Decoded]>>;
+
 /// Longest block in instructions.
 pub const MAX_BLOCK: usize = 64;
 
@@ -221,7 +224,7 @@ impl X86Cpu {
         p: &mut dyn X86Platform,
         key: BlockKey,
         host: *mut u8,
-    ) -> Option<(u32, std::rc::Rc<sim_core::blockcache::CachedBlock<Box<[Decoded]>>>)> {
+    ) -> Option<(u32, std::rc::Rc<CachedBlock>)> {
         let avail = (0x1000 - (key.pa & 0xfff)) as usize;
         let limit = if self.mode == Mode::Long64 { u64::MAX } else { self.seg[CS].limit as u64 };
         let mut body = Vec::new();
