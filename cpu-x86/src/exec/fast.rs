@@ -87,7 +87,8 @@ fn set(c: &mut X86Cpu, r: u8, size: u64, v: u64) {
 
 #[inline(always)]
 fn alu_core<const OP: u8>(c: &mut X86Cpu, size: u64, a: u64, b: u64) -> (u64, bool) {
-    let (a, b) = (trunc(a, size), trunc(b, size));
+    let m = if size == 8 { u64::MAX } else { 0xffff_ffff };
+    let (a, b) = (a & m, b & m);
     let (r, op) = match OP {
         ADD => (a.wrapping_add(b), LazyOp::Add),
         SUB | CMP => (a.wrapping_sub(b), LazyOp::Sub),
@@ -100,8 +101,8 @@ fn alu_core<const OP: u8>(c: &mut X86Cpu, size: u64, a: u64, b: u64) -> (u64, bo
 }
 
 /// `op reg, reg`
-fn alu_rr<const OP: u8>(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
-    let size = d.size as u64;
+fn alu_rr<const OP: u8, const S: u64>(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
+    let size = S;
     let (r, w) = alu_core::<OP>(c, size, c.regs[d.r0 as usize], c.regs[d.r1 as usize]);
     if w {
         set(c, d.r0, size, r);
@@ -110,8 +111,8 @@ fn alu_rr<const OP: u8>(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -
 }
 
 /// `op reg, imm`
-fn alu_ri<const OP: u8>(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
-    let size = d.size as u64;
+fn alu_ri<const OP: u8, const S: u64>(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
+    let size = S;
     let (r, w) = alu_core::<OP>(c, size, c.regs[d.r0 as usize], d.imm);
     if w {
         set(c, d.r0, size, r);
@@ -120,8 +121,8 @@ fn alu_ri<const OP: u8>(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -
 }
 
 /// `op reg, [mem]`
-fn alu_rm<const OP: u8>(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
-    let size = d.size as u64;
+fn alu_rm<const OP: u8, const S: u64>(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
+    let size = S;
     let b = load(c, p, d, size)?;
     let (r, w) = alu_core::<OP>(c, size, c.regs[d.r0 as usize], b);
     if w {
@@ -131,8 +132,8 @@ fn alu_rm<const OP: u8>(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) ->
 }
 
 /// `op [mem], reg` (r1) or `op [mem], imm` (r1 = NO_REG)
-fn alu_m<const OP: u8>(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
-    let size = d.size as u64;
+fn alu_m<const OP: u8, const S: u64>(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
+    let size = S;
     let a = load(c, p, d, size)?;
     let b = if d.r1 == NO_REG { d.imm } else { c.regs[d.r1 as usize] };
     let saved = c.lazy;
@@ -146,8 +147,8 @@ fn alu_m<const OP: u8>(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> 
     Ok(())
 }
 
-fn inc_dec<const DEC: bool>(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
-    let size = d.size as u64;
+fn inc_dec<const DEC: bool, const S: u64>(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
+    let size = S;
     let a = trunc(c.regs[d.r0 as usize], size);
     let cf = c.carry();
     let (r, op) = if DEC { (a.wrapping_sub(1), LazyOp::Dec) } else { (a.wrapping_add(1), LazyOp::Inc) };
@@ -156,35 +157,35 @@ fn inc_dec<const DEC: bool>(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decode
     Ok(())
 }
 
-fn mov_rr(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
-    set(c, d.r0, d.size as u64, c.regs[d.r1 as usize]);
+fn mov_rr<const S: u64>(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
+    set(c, d.r0, S, c.regs[d.r1 as usize]);
     Ok(())
 }
 
-fn mov_ri(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
-    set(c, d.r0, d.size as u64, d.imm);
+fn mov_ri<const S: u64>(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
+    set(c, d.r0, S, d.imm);
     Ok(())
 }
 
-fn mov_rm(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
-    let v = load(c, p, d, d.size as u64)?;
-    set(c, d.r0, d.size as u64, v);
+fn mov_rm<const S: u64>(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
+    let v = load(c, p, d, S)?;
+    set(c, d.r0, S, v);
     Ok(())
 }
 
-fn mov_mr(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
+fn mov_mr<const S: u64>(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
     let v = if d.r1 == NO_REG { d.imm } else { c.regs[d.r1 as usize] };
-    store(c, p, d, d.size as u64, v)
+    store(c, p, d, S, v)
 }
 
-fn lea(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
-    set(c, d.r0, d.size as u64, ea(c, d));
+fn lea<const S: u64>(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
+    set(c, d.r0, S, ea(c, d));
     Ok(())
 }
 
 /// SHL/SHR/SAR reg, imm8 (count already masked at decode; zero counts are not fast).
-fn shift_ri<const KIND: u8>(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
-    let size = d.size as u64;
+fn shift_ri<const KIND: u8, const S: u64>(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
+    let size = S;
     let a = trunc(c.regs[d.r0 as usize], size);
     let n = d.imm;
     let (r, op) = match KIND {
@@ -198,8 +199,8 @@ fn shift_ri<const KIND: u8>(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decode
 }
 
 /// ROL/ROR reg, imm8: only CF and OF change (SDM Vol 2B RCL/RCR/ROL/ROR).
-fn rotate_ri<const LEFT: bool>(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
-    let size = d.size as u64;
+fn rotate_ri<const LEFT: bool, const S: u64>(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
+    let size = S;
     let bits = size * 8;
     let a = trunc(c.regs[d.r0 as usize], size);
     let n = d.imm % bits;
@@ -301,13 +302,24 @@ fn mem_fields(i: &Instruction, d: &mut Decoded) -> bool {
     true
 }
 
-fn alu_fn<const OP: u8>(form: u8) -> FastHandler {
-    match form {
-        0 => alu_rr::<OP>,
-        1 => alu_ri::<OP>,
-        2 => alu_rm::<OP>,
-        _ => alu_m::<OP>,
+fn alu_fn<const OP: u8>(form: u8, size: u8) -> FastHandler {
+    match (form, size) {
+        (0, 8) => alu_rr::<OP, 8>,
+        (0, _) => alu_rr::<OP, 4>,
+        (1, 8) => alu_ri::<OP, 8>,
+        (1, _) => alu_ri::<OP, 4>,
+        (2, 8) => alu_rm::<OP, 8>,
+        (2, _) => alu_rm::<OP, 4>,
+        (_, 8) => alu_m::<OP, 8>,
+        _ => alu_m::<OP, 4>,
     }
+}
+
+/// Picks the 8- or 4-byte instance of a handler.
+macro_rules! sized {
+    ($size:expr, $f:ident $(, $c:expr)*) => {
+        if $size == 8 { $f::<$($c,)* 8> as FastHandler } else { $f::<$($c,)* 4> as FastHandler }
+    };
 }
 
 /// Picks a specialized handler for `i` in 64-bit mode and fills the operand fields of `d`.
@@ -365,38 +377,39 @@ pub fn specialize(i: &Instruction, d: &mut Decoded) -> Option<FastHandler> {
             } else {
                 return None;
             }
+            let size = d.size;
             Some(match m {
-                M::Add => alu_fn::<ADD>(form),
-                M::Sub => alu_fn::<SUB>(form),
-                M::And => alu_fn::<AND>(form),
-                M::Or => alu_fn::<OR>(form),
-                M::Xor => alu_fn::<XOR>(form),
-                M::Cmp => alu_fn::<CMP>(form),
-                _ => alu_fn::<TEST>(form),
+                M::Add => alu_fn::<ADD>(form, size),
+                M::Sub => alu_fn::<SUB>(form, size),
+                M::And => alu_fn::<AND>(form, size),
+                M::Or => alu_fn::<OR>(form, size),
+                M::Xor => alu_fn::<XOR>(form, size),
+                M::Cmp => alu_fn::<CMP>(form, size),
+                _ => alu_fn::<TEST>(form, size),
             })
         }
         M::Inc | M::Dec if k0 == OpKind::Register => {
             let (r0, s0) = reg64(i.op0_register())?;
             (d.r0, d.size) = (r0, s0);
-            Some(if m == M::Dec { inc_dec::<true> } else { inc_dec::<false> })
+            Some(if m == M::Dec { sized!(s0, inc_dec, true) } else { sized!(s0, inc_dec, false) })
         }
         M::Mov => {
             if k0 == OpKind::Register && k1 == OpKind::Register {
                 let (r0, s0) = reg64(i.op0_register())?;
                 let (r1, _) = reg64(i.op1_register())?;
                 (d.r0, d.r1, d.size) = (r0, r1, s0);
-                Some(mov_rr)
+                Some(sized!(s0, mov_rr))
             } else if k0 == OpKind::Register && imm_kind(k1) {
                 let (r0, s0) = reg64(i.op0_register())?;
                 (d.r0, d.size, d.imm) = (r0, s0, i.immediate(1));
-                Some(mov_ri)
+                Some(sized!(s0, mov_ri))
             } else if k0 == OpKind::Register && k1 == OpKind::Memory {
                 let (r0, s0) = reg64(i.op0_register())?;
                 if !mem_fields(i, d) {
                     return None;
                 }
                 (d.r0, d.size) = (r0, s0);
-                Some(mov_rm)
+                Some(sized!(s0, mov_rm))
             } else if k0 == OpKind::Memory && (k1 == OpKind::Register || imm_kind(k1)) {
                 let size = i.memory_size().size() as u8;
                 if size != 4 && size != 8 || !mem_fields(i, d) {
@@ -409,7 +422,7 @@ pub fn specialize(i: &Instruction, d: &mut Decoded) -> Option<FastHandler> {
                     d.r1 = NO_REG;
                     d.imm = i.immediate(1);
                 }
-                Some(mov_mr)
+                Some(sized!(size, mov_mr))
             } else {
                 None
             }
@@ -420,7 +433,7 @@ pub fn specialize(i: &Instruction, d: &mut Decoded) -> Option<FastHandler> {
                 return None;
             }
             (d.r0, d.size) = (r0, s0);
-            Some(lea)
+            Some(sized!(s0, lea))
         }
         M::Shl | M::Sal | M::Shr | M::Sar | M::Rol | M::Ror
             if k0 == OpKind::Register && k1 == OpKind::Immediate8 =>
@@ -432,11 +445,11 @@ pub fn specialize(i: &Instruction, d: &mut Decoded) -> Option<FastHandler> {
             }
             (d.r0, d.size, d.imm) = (r0, s0, n);
             Some(match m {
-                M::Shl | M::Sal => shift_ri::<0>,
-                M::Shr => shift_ri::<1>,
-                M::Sar => shift_ri::<2>,
-                M::Rol => rotate_ri::<true>,
-                _ => rotate_ri::<false>,
+                M::Shl | M::Sal => sized!(s0, shift_ri, 0),
+                M::Shr => sized!(s0, shift_ri, 1),
+                M::Sar => sized!(s0, shift_ri, 2),
+                M::Rol => sized!(s0, rotate_ri, true),
+                _ => sized!(s0, rotate_ri, false),
             })
         }
         M::Ja
