@@ -39,6 +39,8 @@ pub struct Decoded {
     pub disp: u64,
     /// RIP of the next instruction.
     pub next: u64,
+    /// Condition code of a Jcc (resolved at decode time).
+    pub cc: iced_x86::ConditionCode,
     /// IRET loads RF, which must then survive the instruction (SDM Vol 3B 17.3.1.1).
     pub loads_rf: bool,
 }
@@ -65,6 +67,7 @@ pub fn decode(i: Instruction, bitness: u32) -> Decoded {
         imm: 0,
         disp: 0,
         next: i.next_ip(),
+        cc: iced_x86::ConditionCode::None,
         loads_rf: matches!(i.mnemonic(), M::Iret | M::Iretd | M::Iretq),
     };
     if bitness == 64 {
@@ -180,19 +183,22 @@ impl X86Cpu {
         self.shadow = 0;
         self.shadow_ss = false;
         self.exit_block = false;
-        let body = &blk.body;
-        let limit = (body.len() as u64).min(budget.max(1)) as usize;
+        let limit = (blk.body.len() as u64).min(budget.max(1)) as usize;
+        let ip_mask = match key.mode {
+            16 => 0xffff,
+            32 => 0xffff_ffff,
+            _ => u64::MAX,
+        };
         let mut n = 0usize;
         let mut last_iret = false;
-        while n < limit {
-            let d = &body[n];
-            let start = self.rip;
+        for d in &blk.body[..limit] {
             self.rip = d.next;
             self.stats.instructions += 1;
             self.stats.cycles += 1;
             n += 1;
             if let Err(Fault { vector, error }) = (d.f)(self, p, d) {
-                self.rip = start;
+                // Blocks are straight-line: the faulting instruction starts `len` bytes back.
+                self.rip = d.next.wrapping_sub(d.i.len() as u64) & ip_mask;
                 self.shadow = 0;
                 self.shadow_ss = false;
                 self.pending_db = 0;

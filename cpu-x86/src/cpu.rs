@@ -66,6 +66,8 @@ pub struct X86Cpu {
     pub(crate) tlb: Tlb,
     /// Pending lazy flags (see lazy.rs).
     pub(crate) lazy: crate::lazy::Lazy,
+    /// The PCID in force, cached from CR3/CR4 for the soft TLB.
+    pub(crate) cur_pcid: u16,
     pub cpuid: CpuidModel,
     pub apic_id: u32,
     pub stats: CpuStats,
@@ -123,6 +125,7 @@ impl X86Cpu {
             nmi_blocked: false,
             tlb: Tlb::new(),
             lazy: crate::lazy::Lazy::default(),
+            cur_pcid: 0,
             cpuid,
             apic_id,
             stats: CpuStats::new(),
@@ -189,6 +192,7 @@ impl X86Cpu {
         self.cr0 = cr0::PE | cr0::PG | cr0::ET | cr0::NE | cr0::WP;
         self.cr4 = cr4::PAE;
         self.cr3 = cr3;
+        self.refresh_pcid();
         self.efer = efer::LME | efer::LMA | efer::SCE | efer::NXE;
         self.gdtr = TableReg { base: gdt_base, limit: gdt_limit };
         let code = Segment { selector: 0x08, base: 0, limit: 0xffff_ffff, attr: 0xa09b };
@@ -474,8 +478,10 @@ impl X86Cpu {
         )
     }
 
-    /// Flushes the whole TLB (used by the board after it rewrites page tables).
+    /// Flushes the whole TLB (used by the board after it rewrites page tables, and by
+    /// anything that set CR3/CR4 directly).
     pub fn flush_tlb(&mut self) {
+        self.refresh_pcid();
         self.tlb.flush(false);
     }
 

@@ -113,13 +113,16 @@ pub struct Translation {
 }
 
 impl X86Cpu {
-    #[inline]
+    /// The current PCID (0 unless CR4.PCIDE), cached by [`X86Cpu::refresh_pcid`].
+    #[inline(always)]
     fn pcid(&self) -> u16 {
-        if self.cr4 & cr4::PCIDE != 0 {
-            (self.cr3 & 0xfff) as u16
-        } else {
-            0
-        }
+        self.cur_pcid
+    }
+
+    /// Recomputes the cached PCID after CR3 or CR4 changed (SDM Vol 3A 4.10.1).
+    #[inline]
+    pub(crate) fn refresh_pcid(&mut self) {
+        self.cur_pcid = if self.cr4 & cr4::PCIDE != 0 { (self.cr3 & 0xfff) as u16 } else { 0 };
     }
 
     /// Translates linear address `la` for `acc`; `flags_` may include [`IMPLICIT`].

@@ -129,6 +129,7 @@ impl X86Cpu {
         self.cr0 |= cr0::TS;
         if self.cr0 & cr0::PG != 0 {
             self.cr3 = cr3;
+            self.refresh_pcid();
             self.tlb.flush(true);
         }
         self.rip = eip;

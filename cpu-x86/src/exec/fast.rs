@@ -232,7 +232,7 @@ fn rotate_ri<const LEFT: bool, const S: u64>(c: &mut X86Cpu, _p: &mut dyn X86Pla
 }
 
 fn jcc(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
-    if c.cond_lazy(d.i.condition_code()) {
+    if c.cond_lazy(d.cc) {
         c.near_target(d.imm)?;
     }
     Ok(())
@@ -471,6 +471,7 @@ pub fn specialize(i: &Instruction, d: &mut Decoded) -> Option<FastHandler> {
             if k0 == OpKind::NearBranch64 =>
         {
             d.imm = i.near_branch_target();
+            d.cc = i.condition_code();
             Some(jcc)
         }
         M::Jmp if k0 == OpKind::NearBranch64 => {

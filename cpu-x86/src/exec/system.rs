@@ -204,6 +204,12 @@ impl X86Cpu {
     /// Writes control register `n` with the checks of SDM Vol 3A 2.5 and the MOV CR
     /// pseudo-code, flushing the TLB as 4.10.4 requires.
     pub fn write_cr(&mut self, p: &mut dyn X86Platform, n: usize, v: u64) -> X<()> {
+        let r = self.write_cr_inner(p, n, v);
+        self.refresh_pcid();
+        r
+    }
+
+    fn write_cr_inner(&mut self, p: &mut dyn X86Platform, n: usize, v: u64) -> X<()> {
         match n {
             0 => {
                 let v = if self.mode == Mode::Long64 { v } else { v & 0xffff_ffff };
