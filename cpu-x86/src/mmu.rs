@@ -48,6 +48,11 @@ pub(crate) struct TlbEntry {
     pcid: u16,
     /// The page's code-line mask in `GuestRam` (null for non-RAM).
     code: *const u32,
+    /// Fast-path permissions decided at fill time: bit 0 read at CPL 0-2, bit 1 read at
+    /// CPL 3, bit 2 write at CPL 0-2, bit 3 write at CPL 3. Set only for RAM pages without a
+    /// protection key where the access needs no SMAP decision (user pages from CPL 3,
+    /// supervisor pages from CPL 0-2).
+    fast: u8,
 }
 
 const INVALID: u64 = u64::MAX;
@@ -62,6 +67,7 @@ impl Default for TlbEntry {
             pkey: 0,
             pcid: 0,
             code: std::ptr::null(),
+            fast: 0,
         }
     }
 }
@@ -189,20 +195,12 @@ impl X86Cpu {
         let vpn = la >> 12;
         let e = &self.tlb.e[(vpn as usize) % TLB_SIZE];
         let user = self.cpl == 3;
-        let need = match (write, user) {
-            (false, false) => 0,
-            (false, true) => P_USER,
-            (true, false) => P_W_SUP,
-            (true, true) => P_USER | P_W_USER,
-        };
-        // Supervisor accesses to user pages (SMAP) and user accesses with AC/AM or a
-        // protection key take the full path.
+        let want = 1u8 << ((user as u8) | ((write as u8) << 1));
+        // Supervisor accesses to user pages (SMAP), protection keys and user accesses with
+        // alignment checking take the full path (decided at fill time in `fast`).
         let ok = e.tag == vpn
+            && e.fast & want != 0
             && (e.perm & P_GLOBAL != 0 || e.pcid == self.pcid())
-            && e.perm & need == need
-            && (e.perm & P_USER != 0) == user
-            && e.pkey == 0
-            && !e.host.is_null()
             && (la & 0xfff) + size <= 0x1000
             && !self.data_bps
             && !(user && self.cr0 & cr0::AM != 0 && self.rflags & flags::AC != 0);
@@ -248,8 +246,15 @@ impl X86Cpu {
         let code = p.ram().code_mask_ptr(GuestPhys(pa_page)).unwrap_or(std::ptr::null());
         let vpn = la >> 12;
         let pcid = self.pcid();
+        let fast = if host.is_null() || pkey != 0 {
+            0
+        } else if perm & P_USER != 0 {
+            2 | if perm & P_W_USER != 0 { 8 } else { 0 }
+        } else {
+            1 | if perm & P_W_SUP != 0 { 4 } else { 0 }
+        };
         self.tlb.e[(vpn as usize) % TLB_SIZE] =
-            TlbEntry { tag: vpn, host, pa: pa_page, perm, pkey, pcid, code };
+            TlbEntry { tag: vpn, host, pa: pa_page, perm, pkey, pcid, code, fast };
         let off = la & 0xfff;
         let host = if host.is_null() {
             host

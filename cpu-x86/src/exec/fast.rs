@@ -56,8 +56,23 @@ fn load(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded, size: u64) -> X<u6
             }
         });
     }
+    load_slow(c, p, d, size)
+}
+
+/// The full path: segmentation checks, page walk, MMIO, faults (kept out of line so the
+/// fast path needs no stack frame).
+#[cold]
+#[inline(never)]
+fn load_slow(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded, size: u64) -> X<u64> {
     let off = ea(c, d);
     c.read_mem(p, d.seg as usize, off, size)
+}
+
+#[cold]
+#[inline(never)]
+fn store_slow(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded, size: u64, v: u64) -> X<()> {
+    let off = ea(c, d);
+    c.write_mem(p, d.seg as usize, off, size, v)
 }
 
 #[inline(always)]
@@ -75,8 +90,7 @@ fn store(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded, size: u64, v: u64
         }
         return Ok(());
     }
-    let off = ea(c, d);
-    c.write_mem(p, d.seg as usize, off, size, v)
+    store_slow(c, p, d, size, v)
 }
 
 #[inline(always)]
