@@ -164,3 +164,36 @@ fn runs_are_deterministic() {
     let ib: Vec<_> = b.m.cpus.iter().map(|c| c.stats.instructions).collect();
     assert_eq!(ia, ib);
 }
+
+#[test]
+fn self_modifying_code() {
+    let r = check_against_qemu("smc", 1);
+    // The guest patches code it has executed: blocks were found stale and decoded again.
+    let b = r.m.cpus[0].block_stats();
+    assert!(b.invalidations > 0, "{b:?}");
+}
+
+#[test]
+fn cross_modifying_code_between_cpus() {
+    let r = boot("smc_smp", 2, &[]);
+    assert!(!r.out.contains("FAIL"), "{}", r.out);
+    assert_eq!(r.out.trim_end(), expected("smc_smp").trim_end());
+    assert_eq!(r.exit, ExitKind::DebugExit(1));
+}
+
+#[test]
+fn data_in_a_code_page_does_not_invalidate_code() {
+    // wl_samepage stores into its code page on every iteration, into a line without code:
+    // no block may be invalidated, unlike QEMU's page-granular scheme.
+    let r = check_against_qemu("wl_samepage", 1);
+    let b = r.m.cpus[0].block_stats();
+    assert_eq!(b.invalidations, 0, "{b:?}");
+    assert!(b.chained + b.hits > 1000, "{b:?}");
+}
+
+#[test]
+fn workload_checksums_match_qemu() {
+    for w in ["wl_loop", "wl_memcpy", "wl_ptrchase", "wl_sieve", "wl_crc", "wl_branchy"] {
+        check_against_qemu(w, 1);
+    }
+}

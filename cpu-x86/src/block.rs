@@ -164,7 +164,13 @@ impl X86Cpu {
             self.code_epoch = epoch;
         }
         let Ok(la) = self.code_linear(self.rip) else { return self.step_one(p) };
-        let Ok(t) = self.translate(p, la, Access::Fetch, false) else { return self.step_one(p) };
+        let t = match self.fetch_fast(la) {
+            Some(t) => t,
+            None => match self.translate(p, la, Access::Fetch, false) {
+                Ok(t) => t,
+                Err(_) => return self.step_one(p),
+            },
+        };
         if t.host.is_null() {
             return self.step_one(p); // code in MMIO: no caching
         }

@@ -222,6 +222,23 @@ impl X86Cpu {
         Some(unsafe { e.host.add((la & 0xfff) as usize) })
     }
 
+    /// The soft-TLB fast path for instruction fetch at the start of a block: the host
+    /// pointer and physical address of `la` if the cached entry allows execution at the
+    /// current privilege.
+    #[inline(always)]
+    pub(crate) fn fetch_fast(&self, la: u64) -> Option<Translation> {
+        let vpn = la >> 12;
+        let e = &self.tlb.e[(vpn as usize) % TLB_SIZE];
+        let want = if self.cpl == 3 { 32 } else { 16 };
+        if e.tag == vpn && e.fast & want != 0 && (e.perm & P_GLOBAL != 0 || e.pcid == self.pcid()) {
+            let off = la & 0xfff;
+            // SAFETY: `host` is the start of a 4 KiB RAM page and `off < 4096`.
+            let host = unsafe { e.host.add(off as usize) };
+            return Some(Translation { pa: e.pa | off, host, code: e.perm & P_CODE != 0 });
+        }
+        None
+    }
+
     #[inline]
     fn smap_blocks(&self, implicit: bool) -> bool {
         self.cr4 & cr4::SMAP != 0 && (implicit || self.rflags & flags::AC == 0)
@@ -249,9 +266,12 @@ impl X86Cpu {
         let fast = if host.is_null() || pkey != 0 {
             0
         } else if perm & P_USER != 0 {
-            2 | if perm & P_W_USER != 0 { 8 } else { 0 }
+            // User page: data from CPL 3; fetch from CPL 3, and from CPL 0-2 unless SMEP.
+            let x = if perm & P_X != 0 { 32 | if self.cr4 & cr4::SMEP == 0 { 16 } else { 0 } } else { 0 };
+            2 | x | if perm & P_W_USER != 0 { 8 } else { 0 }
         } else {
-            1 | if perm & P_W_SUP != 0 { 4 } else { 0 }
+            let x = if perm & P_X != 0 { 16 } else { 0 };
+            1 | x | if perm & P_W_SUP != 0 { 4 } else { 0 }
         };
         self.tlb.e[(vpn as usize) % TLB_SIZE] =
             TlbEntry { tag: vpn, host, pa: pa_page, perm, pkey, pcid, code, fast };
