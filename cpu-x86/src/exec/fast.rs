@@ -287,6 +287,57 @@ fn pop_r(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
     Ok(())
 }
 
+/// MOVZX/MOVSX/MOVSXD from a register (source width `r1`'s, in `imm`) or memory.
+fn movx<const SIGNED: bool, const MEM: bool, const S: u64>(
+    c: &mut X86Cpu,
+    p: &mut dyn X86Platform,
+    d: &Decoded,
+) -> X<()> {
+    let ssize = d.imm;
+    let v = if MEM {
+        // Narrow loads go through the full path (the fast path handles 4- and 8-byte loads).
+        let off = ea(c, d);
+        c.read_mem(p, d.seg as usize, off, ssize)?
+    } else if d.r1 & 0x80 != 0 {
+        (c.regs[(d.r1 & 3) as usize] >> 8) & 0xff // AH, CH, DH, BH
+    } else {
+        c.regs[d.r1 as usize]
+    };
+    let v = trunc(v, ssize);
+    let v = if SIGNED { super::operand::sext(v, ssize) } else { v };
+    set(c, d.r0, S, v);
+    Ok(())
+}
+
+/// SHL/SHR/SAR reg, CL.
+fn shift_rcl<const KIND: u8, const S: u64>(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
+    let n = c.regs[1] & if S == 8 { 63 } else { 31 };
+    if n == 0 {
+        // Flags unchanged; a 32-bit destination is still written (zero-extended).
+        set(c, d.r0, S, c.regs[d.r0 as usize]);
+        return Ok(());
+    }
+    let d2 = Decoded { imm: n, ..*d };
+    shift_ri::<KIND, S>(c, p, &d2)
+}
+
+/// Two-operand IMUL reg, reg (flags: CF=OF on overflow, SF/ZF/PF from the result, AF
+/// clear, as the generic handler's documented policy).
+fn imul_rr<const S: u64>(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
+    let a = super::operand::sext(c.regs[d.r0 as usize], S) as i64 as i128;
+    let b = super::operand::sext(c.regs[d.r1 as usize], S) as i64 as i128;
+    let prod = a * b;
+    let lo = trunc(prod as u64, S);
+    set(c, d.r0, S, lo);
+    c.materialize();
+    let mut f = super::flags::szp(lo, S);
+    if prod != super::operand::sext(lo, S) as i64 as i128 {
+        f |= CF | OF;
+    }
+    c.rflags = (c.rflags & !STATUS) | f;
+    Ok(())
+}
+
 fn reg64(r: Register) -> Option<(u8, u8)> {
     if r == Register::None || !(r.is_gpr32() || r.is_gpr64()) {
         return None;
@@ -487,6 +538,52 @@ pub fn specialize(i: &Instruction, d: &mut Decoded) -> Option<FastHandler> {
             d.imm = i.near_branch_target();
             d.cc = i.condition_code();
             Some(jcc)
+        }
+        M::Movzx | M::Movsx | M::Movsxd if k0 == OpKind::Register => {
+            let (r0, s0) = reg64(i.op0_register())?;
+            let signed = m != M::Movzx;
+            d.r0 = r0;
+            d.size = s0;
+            if k1 == OpKind::Register {
+                let src = i.op1_register();
+                let (idx, ssize, hi) = gpr(src);
+                d.r1 = if hi { 0x80 | idx as u8 } else { idx as u8 };
+                d.imm = ssize;
+                Some(match (signed, s0) {
+                    (false, 8) => movx::<false, false, 8> as FastHandler,
+                    (false, _) => movx::<false, false, 4>,
+                    (true, 8) => movx::<true, false, 8>,
+                    (true, _) => movx::<true, false, 4>,
+                })
+            } else {
+                if !mem_fields(i, d) {
+                    return None;
+                }
+                d.imm = i.memory_size().size() as u64;
+                Some(match (signed, s0) {
+                    (false, 8) => movx::<false, true, 8> as FastHandler,
+                    (false, _) => movx::<false, true, 4>,
+                    (true, 8) => movx::<true, true, 8>,
+                    (true, _) => movx::<true, true, 4>,
+                })
+            }
+        }
+        M::Shl | M::Sal | M::Shr | M::Sar
+            if k0 == OpKind::Register && k1 == OpKind::Register && i.op1_register() == Register::CL =>
+        {
+            let (r0, s0) = reg64(i.op0_register())?;
+            (d.r0, d.size) = (r0, s0);
+            Some(match m {
+                M::Shl | M::Sal => sized!(s0, shift_rcl, 0),
+                M::Shr => sized!(s0, shift_rcl, 1),
+                _ => sized!(s0, shift_rcl, 2),
+            })
+        }
+        M::Imul if i.op_count() == 2 && k0 == OpKind::Register && k1 == OpKind::Register => {
+            let (r0, s0) = reg64(i.op0_register())?;
+            let (r1, _) = reg64(i.op1_register())?;
+            (d.r0, d.r1, d.size) = (r0, r1, s0);
+            Some(sized!(s0, imul_rr))
         }
         M::Jmp if k0 == OpKind::NearBranch64 => {
             d.imm = i.near_branch_target();
