@@ -218,7 +218,6 @@ fn rotate_ri<const LEFT: bool, const S: u64>(c: &mut X86Cpu, _p: &mut dyn X86Pla
     let bits = size * 8;
     let a = trunc(c.regs[d.r0 as usize], size);
     let n = d.imm % bits;
-    let msb = 1u64 << (bits - 1);
     let r = if LEFT {
         trunc((a << n) | if n == 0 { 0 } else { a >> (bits - n) }, size)
     } else {
@@ -226,21 +225,7 @@ fn rotate_ri<const LEFT: bool, const S: u64>(c: &mut X86Cpu, _p: &mut dyn X86Pla
     };
     set(c, d.r0, size, r);
     c.materialize();
-    let mut f = c.rflags & !(CF | OF);
-    if LEFT {
-        let cf = r & 1;
-        f |= cf * CF;
-        if ((r & msb != 0) as u64 ^ cf) != 0 {
-            f |= OF;
-        }
-    } else {
-        if r & msb != 0 {
-            f |= CF;
-        }
-        if ((r & msb != 0) as u64 ^ (r & (msb >> 1) != 0) as u64) != 0 {
-            f |= OF;
-        }
-    }
+    let f = (c.rflags & !(CF | OF)) | super::shift::rotate_flags(r, size, LEFT);
     c.rflags = f;
     Ok(())
 }
@@ -517,24 +502,7 @@ pub fn specialize(i: &Instruction, d: &mut Decoded) -> Option<FastHandler> {
                 _ => sized!(s0, rotate_ri, false),
             })
         }
-        M::Ja
-        | M::Jae
-        | M::Jb
-        | M::Jbe
-        | M::Je
-        | M::Jg
-        | M::Jge
-        | M::Jl
-        | M::Jle
-        | M::Jne
-        | M::Jno
-        | M::Jnp
-        | M::Jns
-        | M::Jo
-        | M::Jp
-        | M::Js
-            if k0 == OpKind::NearBranch64 =>
-        {
+        _ if i.is_jcc_short_or_near() && k0 == OpKind::NearBranch64 => {
             d.imm = i.near_branch_target();
             d.cc = i.condition_code();
             Some(jcc)

@@ -145,22 +145,7 @@ pub fn handler_for(i: &Instruction) -> Handler {
         M::Aam | M::Aad => bcd::aam_aad,
         M::Bound => bcd::bound,
         M::Jmp => control::jmp,
-        M::Ja
-        | M::Jae
-        | M::Jb
-        | M::Jbe
-        | M::Je
-        | M::Jg
-        | M::Jge
-        | M::Jl
-        | M::Jle
-        | M::Jne
-        | M::Jno
-        | M::Jnp
-        | M::Jns
-        | M::Jo
-        | M::Jp
-        | M::Js => control::jcc,
+        _ if i.is_jcc_short_or_near() => control::jcc,
         M::Call => control::call,
         M::Ret => control::ret,
         M::Retf => control::retf,

@@ -18,6 +18,21 @@ fn count_mask(size: u64) -> u64 {
     }
 }
 
+/// CF and OF after ROL (`left`) or ROR producing `r` (SDM Vol 2B RCL/RCR/ROL/ROR: CF is the
+/// bit rotated in; OF, defined for counts of one and computed the same way for others, is
+/// MSB XOR CF for ROL and the XOR of the two top bits for ROR).
+pub(crate) fn rotate_flags(r: u64, size: u64, left: bool) -> u64 {
+    let msb = sign_bit(size);
+    let top = (r & msb != 0) as u64;
+    let (cf, of) = if left {
+        let cf = r & 1;
+        (cf, top ^ cf)
+    } else {
+        (top, top ^ (r & (msb >> 1) != 0) as u64)
+    };
+    cf * CF | of * OF
+}
+
 /// SHL/SAL, SHR, SAR, ROL, ROR, RCL, RCR.
 pub fn shift(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<()> {
     let size = c.op_size(i, 0);
@@ -76,23 +91,7 @@ pub fn shift(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<()> 
             } else {
                 trunc((a >> n) | if n == 0 { 0 } else { a << (bits - n) }, size)
             };
-            let mut f = c.rflags & STATUS & !(CF | OF);
-            if i.mnemonic() == Mnemonic::Rol {
-                let cf = r & 1;
-                if cf != 0 {
-                    f |= CF;
-                }
-                if ((r & msb != 0) as u64 ^ cf) != 0 {
-                    f |= OF;
-                }
-            } else {
-                if r & msb != 0 {
-                    f |= CF;
-                }
-                if ((r & msb != 0) as u64 ^ (r & (msb >> 1) != 0) as u64) != 0 {
-                    f |= OF;
-                }
-            }
+            let f = (c.rflags & STATUS & !(CF | OF)) | rotate_flags(r, size, i.mnemonic() == Mnemonic::Rol);
             (r, f)
         }
         _ => {
