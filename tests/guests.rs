@@ -193,7 +193,7 @@ fn data_in_a_code_page_does_not_invalidate_code() {
 
 #[test]
 fn workload_checksums_match_qemu() {
-    for w in ["wl_loop", "wl_memcpy", "wl_ptrchase", "wl_sieve", "wl_crc", "wl_branchy"] {
+    for w in ["compute", "wl_loop", "wl_memcpy", "wl_ptrchase", "wl_sieve", "wl_crc", "wl_branchy"] {
         check_against_qemu(w, 1);
     }
 }

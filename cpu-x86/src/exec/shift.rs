@@ -30,7 +30,7 @@ pub(crate) fn rotate_flags(r: u64, size: u64, left: bool) -> u64 {
     } else {
         (top, top ^ (r & (msb >> 1) != 0) as u64)
     };
-    cf * CF | of * OF
+    (cf * CF) | (of * OF)
 }
 
 /// SHL/SAL, SHR, SAR, ROL, ROR, RCL, RCR.
