@@ -43,6 +43,8 @@ pub struct Decoded {
     pub cc: iced_x86::ConditionCode,
     /// IRET loads RF, which must then survive the instruction (SDM Vol 3B 17.3.1.1).
     pub loads_rf: bool,
+    /// A near relative JMP/Jcc: the block may loop back to itself without a new lookup.
+    pub near_branch: bool,
 }
 
 /// Runs the family handler; flags must be exact for it.
@@ -69,6 +71,8 @@ pub fn decode(i: Instruction, bitness: u32) -> Decoded {
         next: i.next_ip(),
         cc: iced_x86::ConditionCode::None,
         loads_rf: matches!(i.mnemonic(), M::Iret | M::Iretd | M::Iretq),
+        near_branch: matches!(i.op0_kind(), OpKind::NearBranch16 | OpKind::NearBranch32 | OpKind::NearBranch64)
+            && (i.is_jcc_short_or_near() || i.is_jmp_short_or_near()),
     };
     if bitness == 64 {
         let i = d.i;
@@ -189,37 +193,52 @@ impl X86Cpu {
         self.shadow = 0;
         self.shadow_ss = false;
         self.exit_block = false;
-        let limit = (blk.body.len() as u64).min(budget.max(1)) as usize;
         let ip_mask = match key.mode {
             16 => 0xffff,
             32 => 0xffff_ffff,
             _ => u64::MAX,
         };
-        let mut n = 0usize;
+        let budget = budget.max(1);
+        let mut total = 0u64;
         let mut last_iret = false;
-        for d in &blk.body[..limit] {
-            self.rip = d.next;
-            self.stats.instructions += 1;
-            self.stats.cycles += 1;
-            n += 1;
-            if let Err(Fault { vector, error }) = (d.f)(self, p, d) {
-                // Blocks are straight-line: the faulting instruction starts `len` bytes back.
-                self.rip = d.next.wrapping_sub(d.i.len() as u64) & ip_mask;
-                self.shadow = 0;
-                self.shadow_ss = false;
-                self.pending_db = 0;
-                self.deliver_event(p, vector, error, EventKind::Exception);
-                break;
+        'blocks: loop {
+            let limit = (blk.body.len() as u64).min(budget - total) as usize;
+            let mut n = 0usize;
+            for d in &blk.body[..limit] {
+                self.rip = d.next;
+                self.stats.instructions += 1;
+                self.stats.cycles += 1;
+                n += 1;
+                if let Err(Fault { vector, error }) = (d.f)(self, p, d) {
+                    // Blocks are straight-line: the faulting instruction starts `len` bytes back.
+                    self.rip = d.next.wrapping_sub(d.i.len() as u64) & ip_mask;
+                    self.shadow = 0;
+                    self.shadow_ss = false;
+                    self.pending_db = 0;
+                    self.deliver_event(p, vector, error, EventKind::Exception);
+                    total += n as u64;
+                    break 'blocks;
+                }
+                if self.exit_block | (self.rip != d.next) {
+                    last_iret = d.loads_rf;
+                    total += n as u64;
+                    // A loop closing on this block's own start: run it again directly. Nothing
+                    // that could make it stale or make an interrupt pending can have happened
+                    // without setting `exit_block`: stores into its code, I/O, and this CPU's
+                    // own requests all do; mode, paging and TF changes always end blocks.
+                    if !self.exit_block && d.near_branch && self.rip == key.va && total < budget {
+                        continue 'blocks;
+                    }
+                    break 'blocks;
+                }
             }
-            if self.exit_block | (self.rip != d.next) {
-                last_iret = d.loads_rf;
-                break;
-            }
+            total += n as u64;
+            break;
         }
         if !last_iret {
             self.rflags &= !flags::RF;
         }
-        n as u64
+        total
     }
 
     fn step_one(&mut self, p: &mut dyn X86Platform) -> u64 {
