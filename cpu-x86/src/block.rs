@@ -45,6 +45,9 @@ pub struct Decoded {
     pub loads_rf: bool,
     /// A near relative JMP/Jcc: the block may loop back to itself without a new lookup.
     pub near_branch: bool,
+    /// The handler touches only registers and flags: it cannot change RIP, fault, or end
+    /// the block, so the loop need not look afterwards.
+    pub pure: bool,
 }
 
 /// Runs the family handler; flags must be exact for it.
@@ -71,13 +74,15 @@ pub fn decode(i: Instruction, bitness: u32) -> Decoded {
         next: i.next_ip(),
         cc: iced_x86::ConditionCode::None,
         loads_rf: matches!(i.mnemonic(), M::Iret | M::Iretd | M::Iretq),
+        pure: false,
         near_branch: matches!(i.op0_kind(), OpKind::NearBranch16 | OpKind::NearBranch32 | OpKind::NearBranch64)
             && (i.is_jcc_short_or_near() || i.is_jmp_short_or_near()),
     };
     if bitness == 64 {
         let i = d.i;
-        if let Some(f) = crate::exec::fast::specialize(&i, &mut d) {
+        if let Some((f, pure)) = crate::exec::fast::specialize(&i, &mut d) {
             d.f = f;
+            d.pure = pure;
         }
     }
     d
@@ -219,7 +224,7 @@ impl X86Cpu {
                     total += n as u64;
                     break 'blocks;
                 }
-                if self.exit_block | (self.rip != d.next) {
+                if !d.pure && (self.exit_block | (self.rip != d.next)) {
                     last_iret = d.loads_rf;
                     total += n as u64;
                     // A loop closing on this block's own start: run it again directly. Nothing

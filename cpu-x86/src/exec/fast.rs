@@ -372,8 +372,33 @@ macro_rules! sized {
     };
 }
 
-/// Picks a specialized handler for `i` in 64-bit mode and fills the operand fields of `d`.
-pub fn specialize(i: &Instruction, d: &mut Decoded) -> Option<FastHandler> {
+/// Picks a specialized handler for `i` in 64-bit mode and fills the operand fields of `d`;
+/// the flag says whether the handler is register-only (see [`Decoded::pure`]).
+pub fn specialize(i: &Instruction, d: &mut Decoded) -> Option<(FastHandler, bool)> {
+    let f = pick(i, d)?;
+    let regs_only = (0..i.op_count()).all(|n| {
+        matches!(
+            i.op_kind(n),
+            OpKind::Register
+                | OpKind::Immediate8
+                | OpKind::Immediate8to32
+                | OpKind::Immediate8to64
+                | OpKind::Immediate32
+                | OpKind::Immediate32to64
+                | OpKind::Immediate64
+        )
+    });
+    // Register-only forms of these families never fault, branch or touch memory. (LEA's
+    // memory operand is only an address.)
+    let pure_family = matches!(
+        i.mnemonic(),
+        M::Add | M::Sub | M::And | M::Or | M::Xor | M::Cmp | M::Test | M::Inc | M::Dec | M::Mov | M::Movzx
+            | M::Movsx | M::Movsxd | M::Shl | M::Sal | M::Shr | M::Sar | M::Rol | M::Ror | M::Imul
+    );
+    Some((f, (pure_family && regs_only) || i.mnemonic() == M::Lea))
+}
+
+fn pick(i: &Instruction, d: &mut Decoded) -> Option<FastHandler> {
     if i.has_lock_prefix() {
         return None;
     }
