@@ -75,8 +75,10 @@ pub fn decode(i: Instruction, bitness: u32) -> Decoded {
         cc: iced_x86::ConditionCode::None,
         loads_rf: matches!(i.mnemonic(), M::Iret | M::Iretd | M::Iretq),
         pure: false,
-        near_branch: matches!(i.op0_kind(), OpKind::NearBranch16 | OpKind::NearBranch32 | OpKind::NearBranch64)
-            && (i.is_jcc_short_or_near() || i.is_jmp_short_or_near()),
+        near_branch: matches!(
+            i.op0_kind(),
+            OpKind::NearBranch16 | OpKind::NearBranch32 | OpKind::NearBranch64
+        ) && (i.is_jcc_short_or_near() || i.is_jmp_short_or_near()),
     };
     if bitness == 64 {
         let i = d.i;
@@ -210,10 +212,15 @@ impl X86Cpu {
             let limit = (blk.body.len() as u64).min(budget - total) as usize;
             let mut n = 0usize;
             for d in &blk.body[..limit] {
-                self.rip = d.next;
                 self.stats.instructions += 1;
-                self.stats.cycles += 1;
                 n += 1;
+                if d.pure {
+                    // Register-only: cannot fail, branch or end the block; RIP is set when
+                    // the loop leaves.
+                    let _ = (d.f)(self, p, d);
+                    continue;
+                }
+                self.rip = d.next;
                 if let Err(Fault { vector, error }) = (d.f)(self, p, d) {
                     // Blocks are straight-line: the faulting instruction starts `len` bytes back.
                     self.rip = d.next.wrapping_sub(d.i.len() as u64) & ip_mask;
@@ -224,7 +231,7 @@ impl X86Cpu {
                     total += n as u64;
                     break 'blocks;
                 }
-                if !d.pure && (self.exit_block | (self.rip != d.next)) {
+                if self.exit_block | (self.rip != d.next) {
                     last_iret = d.loads_rf;
                     total += n as u64;
                     // A loop closing on this block's own start: run it again directly. Nothing
@@ -238,6 +245,9 @@ impl X86Cpu {
                 }
             }
             total += n as u64;
+            if let Some(d) = blk.body[..limit].last() {
+                self.rip = d.next; // the block ran to its end (or to the budget)
+            }
             break;
         }
         if !last_iret {

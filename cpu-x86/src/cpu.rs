@@ -91,6 +91,8 @@ pub struct X86Cpu {
     pub(crate) code_epoch: u64,
     /// Set by side effects that must end the current block (I/O, MMIO, stores to code).
     pub(crate) exit_block: bool,
+    /// Cycles beyond one per instruction (timing model; zero in the functional model).
+    pub stall_cycles: u64,
 }
 
 impl X86Cpu {
@@ -139,6 +141,7 @@ impl X86Cpu {
             prev_block: None,
             code_epoch: u64::MAX,
             exit_block: false,
+            stall_cycles: 0,
         };
         c.seg[CS] = Segment { selector: 0xf000, base: 0xffff_0000, limit: 0xffff, attr: 0x9b };
         c.regs[2] = 0x600 | (0x8 << 4) | (0xf << 16); // EDX = CPUID signature
@@ -208,7 +211,7 @@ impl X86Cpu {
 
     /// The time-stamp counter (SDM Vol 3B 18.17).
     pub fn tsc(&self, p: &mut dyn X86Platform) -> u64 {
-        p.sync(self.stats.cycles);
+        p.sync(self.cycle_count());
         p.now().wrapping_add(self.tsc_offset)
     }
 
@@ -254,6 +257,12 @@ impl X86Cpu {
 
     /// Runs up to `budget` instructions.
     pub fn run(&mut self, p: &mut dyn X86Platform, budget: u64) -> StopReason {
+        let r = self.run_inner(p, budget);
+        self.stats.cycles = self.cycle_count();
+        r
+    }
+
+    fn run_inner(&mut self, p: &mut dyn X86Platform, budget: u64) -> StopReason {
         let mut left = budget;
         // INIT, SIPI and NMI arrive between quanta or through this CPU's own I/O (which ends
         // its block with `exit_block`): look for them then, not before every block.
@@ -410,7 +419,6 @@ impl X86Cpu {
                 if hit != 0 {
                     self.dr[6] |= hit;
                     self.stats.instructions += 1;
-                    self.stats.cycles += 1;
                     self.deliver_event(p, crate::fault::DB, None, crate::intr::EventKind::Exception);
                     return;
                 }
@@ -437,7 +445,6 @@ impl X86Cpu {
             r
         });
         self.stats.instructions += 1;
-        self.stats.cycles += 1;
         match res {
             Ok(()) => {
                 // RF is cleared after every instruction except one that loads it (IRET).
@@ -483,6 +490,14 @@ impl X86Cpu {
     pub fn flush_tlb(&mut self) {
         self.refresh_pcid();
         self.tlb.flush(false);
+    }
+
+    /// Cycles consumed: in the functional model one per retired instruction plus stall
+    /// cycles (none yet; the timing model adds them). Kept in `stats.cycles` when `run`
+    /// returns and computed on demand inside it, so the hot loop counts one thing.
+    #[inline]
+    pub fn cycle_count(&self) -> u64 {
+        self.stats.instructions + self.stall_cycles
     }
 
     /// Block-cache counters (hits, misses, chaining, invalidations, flushes).

@@ -125,7 +125,7 @@ impl X86Cpu {
             }
             self.stats.mmio_exits += 1;
             self.exit_block = true;
-            p.sync(self.stats.cycles);
+            p.sync(self.cycle_count());
             return Ok(p.mmio_read(GuestPhys(t.pa), size as u8));
         }
         // Crosses a page: translate both pages first, then read bytewise.
@@ -170,7 +170,7 @@ impl X86Cpu {
             }
             self.stats.mmio_exits += 1;
             self.exit_block = true;
-            p.sync(self.stats.cycles);
+            p.sync(self.cycle_count());
             p.mmio_write(GuestPhys(t.pa), size as u8, val);
             return Ok(());
         }

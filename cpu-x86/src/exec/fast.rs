@@ -392,8 +392,26 @@ pub fn specialize(i: &Instruction, d: &mut Decoded) -> Option<(FastHandler, bool
     // memory operand is only an address.)
     let pure_family = matches!(
         i.mnemonic(),
-        M::Add | M::Sub | M::And | M::Or | M::Xor | M::Cmp | M::Test | M::Inc | M::Dec | M::Mov | M::Movzx
-            | M::Movsx | M::Movsxd | M::Shl | M::Sal | M::Shr | M::Sar | M::Rol | M::Ror | M::Imul
+        M::Add
+            | M::Sub
+            | M::And
+            | M::Or
+            | M::Xor
+            | M::Cmp
+            | M::Test
+            | M::Inc
+            | M::Dec
+            | M::Mov
+            | M::Movzx
+            | M::Movsx
+            | M::Movsxd
+            | M::Shl
+            | M::Sal
+            | M::Shr
+            | M::Sar
+            | M::Rol
+            | M::Ror
+            | M::Imul
     );
     Some((f, (pure_family && regs_only) || i.mnemonic() == M::Lea))
 }

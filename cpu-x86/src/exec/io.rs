@@ -41,7 +41,7 @@ pub fn inout(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<()> 
     let size = reg.size() as u64;
     c.io_permitted(p, port, size)?;
     c.stats.pio_exits += 1;
-    p.sync(c.stats.cycles);
+    p.sync(c.cycle_count());
     if is_in {
         let v = p.pio_read(port, size as u8) as u64;
         c.set_reg(reg, v);

@@ -237,7 +237,7 @@ pub fn string(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<()>
                 c.probe_write(p, ES, di, size)?;
                 c.stats.pio_exits += 1;
                 c.exit_block = true;
-                p.sync(c.stats.cycles);
+                p.sync(c.cycle_count());
                 let v = p.pio_read(port, size as u8) as u64;
                 c.write_mem(p, ES, di, size, v)?;
                 upd(c, 7, step);
@@ -246,7 +246,7 @@ pub fn string(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<()>
                 let v = c.read_mem(p, src_seg, si, size)?;
                 c.stats.pio_exits += 1;
                 c.exit_block = true;
-                p.sync(c.stats.cycles);
+                p.sync(c.cycle_count());
                 p.pio_write(port, size as u8, v as u32);
                 upd(c, 6, step);
             }
