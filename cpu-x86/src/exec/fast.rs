@@ -24,10 +24,10 @@ const TEST: u8 = 6;
 fn ea(c: &X86Cpu, d: &Decoded) -> u64 {
     let mut a = d.disp;
     if d.base != NO_REG {
-        a = a.wrapping_add(c.regs[d.base as usize]);
+        a = a.wrapping_add(c.regs[(d.base & 15) as usize]);
     }
     if d.index != NO_REG {
-        a = a.wrapping_add(c.regs[d.index as usize] << d.scale);
+        a = a.wrapping_add(c.regs[(d.index & 15) as usize] << d.scale);
     }
     a
 }
@@ -96,7 +96,7 @@ fn store(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded, size: u64, v: u64
 #[inline(always)]
 fn set(c: &mut X86Cpu, r: u8, size: u64, v: u64) {
     // 32-bit destinations are zero-extended (SDM Vol 1 3.4.1.1).
-    c.regs[r as usize] = trunc(v, size);
+    c.regs[(r & 15) as usize] = trunc(v, size);
 }
 
 #[inline(always)]
@@ -117,7 +117,7 @@ fn alu_core<const OP: u8>(c: &mut X86Cpu, size: u64, a: u64, b: u64) -> (u64, bo
 /// `op reg, reg`
 fn alu_rr<const OP: u8, const S: u64>(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
     let size = S;
-    let (r, w) = alu_core::<OP>(c, size, c.regs[d.r0 as usize], c.regs[d.r1 as usize]);
+    let (r, w) = alu_core::<OP>(c, size, c.regs[(d.r0 & 15) as usize], c.regs[(d.r1 & 15) as usize]);
     if w {
         set(c, d.r0, size, r);
     }
@@ -127,7 +127,7 @@ fn alu_rr<const OP: u8, const S: u64>(c: &mut X86Cpu, _p: &mut dyn X86Platform, 
 /// `op reg, imm`
 fn alu_ri<const OP: u8, const S: u64>(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
     let size = S;
-    let (r, w) = alu_core::<OP>(c, size, c.regs[d.r0 as usize], d.imm);
+    let (r, w) = alu_core::<OP>(c, size, c.regs[(d.r0 & 15) as usize], d.imm);
     if w {
         set(c, d.r0, size, r);
     }
@@ -138,7 +138,7 @@ fn alu_ri<const OP: u8, const S: u64>(c: &mut X86Cpu, _p: &mut dyn X86Platform, 
 fn alu_rm<const OP: u8, const S: u64>(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
     let size = S;
     let b = load(c, p, d, size)?;
-    let (r, w) = alu_core::<OP>(c, size, c.regs[d.r0 as usize], b);
+    let (r, w) = alu_core::<OP>(c, size, c.regs[(d.r0 & 15) as usize], b);
     if w {
         set(c, d.r0, size, r);
     }
@@ -149,7 +149,7 @@ fn alu_rm<const OP: u8, const S: u64>(c: &mut X86Cpu, p: &mut dyn X86Platform, d
 fn alu_m<const OP: u8, const S: u64>(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
     let size = S;
     let a = load(c, p, d, size)?;
-    let b = if d.r1 == NO_REG { d.imm } else { c.regs[d.r1 as usize] };
+    let b = if d.r1 == NO_REG { d.imm } else { c.regs[(d.r1 & 15) as usize] };
     let saved = c.lazy;
     let (r, w) = alu_core::<OP>(c, size, a, b);
     if w {
@@ -163,7 +163,7 @@ fn alu_m<const OP: u8, const S: u64>(c: &mut X86Cpu, p: &mut dyn X86Platform, d:
 
 fn inc_dec<const DEC: bool, const S: u64>(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
     let size = S;
-    let a = trunc(c.regs[d.r0 as usize], size);
+    let a = trunc(c.regs[(d.r0 & 15) as usize], size);
     let cf = c.carry();
     let (r, op) = if DEC { (a.wrapping_sub(1), LazyOp::Dec) } else { (a.wrapping_add(1), LazyOp::Inc) };
     set(c, d.r0, size, r);
@@ -172,7 +172,7 @@ fn inc_dec<const DEC: bool, const S: u64>(c: &mut X86Cpu, _p: &mut dyn X86Platfo
 }
 
 fn mov_rr<const S: u64>(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
-    set(c, d.r0, S, c.regs[d.r1 as usize]);
+    set(c, d.r0, S, c.regs[(d.r1 & 15) as usize]);
     Ok(())
 }
 
@@ -188,7 +188,7 @@ fn mov_rm<const S: u64>(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) ->
 }
 
 fn mov_mr<const S: u64>(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
-    let v = if d.r1 == NO_REG { d.imm } else { c.regs[d.r1 as usize] };
+    let v = if d.r1 == NO_REG { d.imm } else { c.regs[(d.r1 & 15) as usize] };
     store(c, p, d, S, v)
 }
 
@@ -200,7 +200,7 @@ fn lea<const S: u64>(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -> X
 /// SHL/SHR/SAR reg, imm8 (count already masked at decode; zero counts are not fast).
 fn shift_ri<const KIND: u8, const S: u64>(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
     let size = S;
-    let a = trunc(c.regs[d.r0 as usize], size);
+    let a = trunc(c.regs[(d.r0 & 15) as usize], size);
     let n = d.imm;
     let (r, op) = match KIND {
         0 => (trunc(a << n, size), LazyOp::Shl),
@@ -216,7 +216,7 @@ fn shift_ri<const KIND: u8, const S: u64>(c: &mut X86Cpu, _p: &mut dyn X86Platfo
 fn rotate_ri<const LEFT: bool, const S: u64>(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
     let size = S;
     let bits = size * 8;
-    let a = trunc(c.regs[d.r0 as usize], size);
+    let a = trunc(c.regs[(d.r0 & 15) as usize], size);
     let n = d.imm % bits;
     let r = if LEFT {
         trunc((a << n) | if n == 0 { 0 } else { a >> (bits - n) }, size)
@@ -262,13 +262,13 @@ fn ret(c: &mut X86Cpu, p: &mut dyn X86Platform, _d: &Decoded) -> X<()> {
 }
 
 fn push_r(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
-    let v = c.regs[d.r0 as usize];
+    let v = c.regs[(d.r0 & 15) as usize];
     c.push(p, 8, v)
 }
 
 fn pop_r(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
     let v = c.pop(p, 8)?;
-    c.regs[d.r0 as usize] = v;
+    c.regs[(d.r0 & 15) as usize] = v;
     Ok(())
 }
 
@@ -286,7 +286,7 @@ fn movx<const SIGNED: bool, const MEM: bool, const S: u64>(
     } else if d.r1 & 0x80 != 0 {
         (c.regs[(d.r1 & 3) as usize] >> 8) & 0xff // AH, CH, DH, BH
     } else {
-        c.regs[d.r1 as usize]
+        c.regs[(d.r1 & 15) as usize]
     };
     let v = trunc(v, ssize);
     let v = if SIGNED { super::operand::sext(v, ssize) } else { v };
@@ -299,7 +299,7 @@ fn shift_rcl<const KIND: u8, const S: u64>(c: &mut X86Cpu, p: &mut dyn X86Platfo
     let n = c.regs[1] & if S == 8 { 63 } else { 31 };
     if n == 0 {
         // Flags unchanged; a 32-bit destination is still written (zero-extended).
-        set(c, d.r0, S, c.regs[d.r0 as usize]);
+        set(c, d.r0, S, c.regs[(d.r0 & 15) as usize]);
         return Ok(());
     }
     let d2 = Decoded { imm: n, ..*d };
@@ -309,8 +309,8 @@ fn shift_rcl<const KIND: u8, const S: u64>(c: &mut X86Cpu, p: &mut dyn X86Platfo
 /// Two-operand IMUL reg, reg (flags: CF=OF on overflow, SF/ZF/PF from the result, AF
 /// clear, as the generic handler's documented policy).
 fn imul_rr<const S: u64>(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
-    let a = super::operand::sext(c.regs[d.r0 as usize], S) as i64 as i128;
-    let b = super::operand::sext(c.regs[d.r1 as usize], S) as i64 as i128;
+    let a = super::operand::sext(c.regs[(d.r0 & 15) as usize], S) as i64 as i128;
+    let b = super::operand::sext(c.regs[(d.r1 & 15) as usize], S) as i64 as i128;
     let prod = a * b;
     let lo = trunc(prod as u64, S);
     set(c, d.r0, S, lo);
