@@ -36,12 +36,26 @@ pub struct Lazy {
     pub a: u64,
     pub b: u64,
     pub r: u64,
+    /// A later ROL/ROR replaced CF and OF: `CFOF_SET` plus the new CF/OF bits (0 if none).
+    pub cfof: u64,
 }
+
+/// Marks [`Lazy::cfof`] as holding a CF/OF override.
+pub const CFOF_SET: u64 = 1 << 63;
 
 impl Lazy {
     /// The status flags the pending operation produces (SDM Vol 1 appendix A; shift flag
     /// policy as in `exec/shift.rs`).
     pub fn status(&self) -> u64 {
+        let s = self.base_status();
+        if self.cfof & CFOF_SET != 0 {
+            (s & !(CF | OF)) | (self.cfof & (CF | OF))
+        } else {
+            s
+        }
+    }
+
+    fn base_status(&self) -> u64 {
         let size = self.size as u64;
         let (a, b, r) = (self.a, self.b, self.r);
         match self.op {
@@ -107,6 +121,9 @@ impl X86Cpu {
     #[inline]
     pub(crate) fn carry(&self) -> u64 {
         let l = &self.lazy;
+        if l.cfof & CFOF_SET != 0 && l.op != LazyOp::None {
+            return l.cfof & CF;
+        }
         let m = trunc(u64::MAX, l.size as u64);
         match l.op {
             LazyOp::None => self.rflags & CF,
@@ -132,7 +149,7 @@ impl X86Cpu {
                 ConditionCode::ns => return r & sign_bit(size) == 0,
                 _ => {}
             }
-            if l.op == LazyOp::Sub {
+            if l.op == LazyOp::Sub && l.cfof == 0 {
                 let m = trunc(u64::MAX, size);
                 let (a, b) = (l.a & m, l.b & m);
                 let sa = crate::exec::operand::sext(a, size) as i64;
@@ -194,14 +211,19 @@ mod tests {
                             _ => a.wrapping_sub(1),
                         };
                         let bb = if matches!(op, LazyOp::Inc | LazyOp::Dec) { b & CF } else { b };
-                        for &cc in &ccs {
-                            cpu.lazy = Lazy { op, size, a, b: bb, r };
-                            let lazy = cpu.cond_lazy(cc);
-                            cpu.lazy = Lazy { op, size, a, b: bb, r };
-                            let c = cpu.carry();
-                            cpu.materialize();
-                            assert_eq!(lazy, cpu.cond(cc), "{op:?} size {size} a {a:#x} b {b:#x} {cc:?}");
-                            assert_eq!(c, cpu.rflags & CF, "{op:?} carry");
+                        for cfof in [0, CFOF_SET, CFOF_SET | CF, CFOF_SET | OF, CFOF_SET | CF | OF] {
+                            for &cc in &ccs {
+                                cpu.lazy = Lazy { op, size, a, b: bb, r, cfof };
+                                let lazy = cpu.cond_lazy(cc);
+                                cpu.lazy = Lazy { op, size, a, b: bb, r, cfof };
+                                let c = cpu.carry();
+                                cpu.materialize();
+                                assert_eq!(lazy, cpu.cond(cc), "{op:?} size {size} a {a:#x} b {b:#x} {cc:?}");
+                                assert_eq!(c, cpu.rflags & CF, "{op:?} carry");
+                                if cfof != 0 {
+                                    assert_eq!(cpu.rflags & (CF | OF), cfof & (CF | OF));
+                                }
+                            }
                         }
                     }
                 }

@@ -110,7 +110,7 @@ fn alu_core<const OP: u8>(c: &mut X86Cpu, size: u64, a: u64, b: u64) -> (u64, bo
         OR => (a | b, LazyOp::Logic),
         _ => (a ^ b, LazyOp::Logic),
     };
-    c.lazy = Lazy { op, size: size as u8, a, b, r };
+    c.lazy = Lazy { op, size: size as u8, a, b, r, cfof: 0 };
     (r, OP != CMP && OP != TEST)
 }
 
@@ -167,7 +167,7 @@ fn inc_dec<const DEC: bool, const S: u64>(c: &mut X86Cpu, _p: &mut dyn X86Platfo
     let cf = c.carry();
     let (r, op) = if DEC { (a.wrapping_sub(1), LazyOp::Dec) } else { (a.wrapping_add(1), LazyOp::Inc) };
     set(c, d.r0, size, r);
-    c.lazy = Lazy { op, size: size as u8, a, b: cf, r };
+    c.lazy = Lazy { op, size: size as u8, a, b: cf, r, cfof: 0 };
     Ok(())
 }
 
@@ -208,7 +208,7 @@ fn shift_ri<const KIND: u8, const S: u64>(c: &mut X86Cpu, _p: &mut dyn X86Platfo
         _ => (trunc((super::operand::sext(a, size) as i64 >> n) as u64, size), LazyOp::Sar),
     };
     set(c, d.r0, size, r);
-    c.lazy = Lazy { op, size: size as u8, a, b: n, r };
+    c.lazy = Lazy { op, size: size as u8, a, b: n, r, cfof: 0 };
     Ok(())
 }
 
@@ -224,9 +224,13 @@ fn rotate_ri<const LEFT: bool, const S: u64>(c: &mut X86Cpu, _p: &mut dyn X86Pla
         trunc((a >> n) | if n == 0 { 0 } else { a << (bits - n) }, size)
     };
     set(c, d.r0, size, r);
-    c.materialize();
-    let f = (c.rflags & !(CF | OF)) | super::shift::rotate_flags(r, size, LEFT);
-    c.rflags = f;
+    let cfof = super::shift::rotate_flags(r, size, LEFT);
+    if c.lazy.op == LazyOp::None {
+        c.rflags = (c.rflags & !(CF | OF)) | cfof;
+    } else {
+        // Only CF and OF change (SDM Vol 2B ROL/ROR): keep the pending operation for the rest.
+        c.lazy.cfof = crate::lazy::CFOF_SET | cfof;
+    }
     Ok(())
 }
 
