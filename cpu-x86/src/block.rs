@@ -6,7 +6,6 @@
 
 use crate::cpu::X86Cpu;
 use crate::exec::{handler_for, Handler};
-use crate::fault::Fault;
 use crate::intr::EventKind;
 use crate::mmu::Access;
 use crate::platform::X86Platform;
@@ -221,7 +220,8 @@ impl X86Cpu {
                     continue;
                 }
                 self.rip = d.next;
-                if let Err(Fault { vector, error }) = (d.f)(self, p, d) {
+                if let Err(f) = (d.f)(self, p, d) {
+                    let (vector, error) = (f.vector, f.error());
                     // Blocks are straight-line: the faulting instruction starts `len` bytes back.
                     self.rip = d.next.wrapping_sub(d.i.len() as u64) & ip_mask;
                     self.shadow = 0;

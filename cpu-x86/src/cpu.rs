@@ -1,7 +1,7 @@
 //! The x86 processor: state, reset, the run loop and single-instruction step.
 
 use crate::cpuid::CpuidModel;
-use crate::fault::{Fault, X};
+use crate::fault::X;
 use crate::mmu::{Access, Tlb};
 use crate::platform::{ApicEvent, X86Platform};
 use crate::state::*;
@@ -466,7 +466,8 @@ impl X86Cpu {
                     self.pending_db = db;
                 }
             }
-            Err(Fault { vector, error }) => {
+            Err(f) => {
+                let (vector, error) = (f.vector, f.error());
                 self.pending_db = 0;
                 self.shadow = 0;
                 self.shadow_ss = false;

@@ -38,13 +38,22 @@ pub const MC: u8 = 18;
 /// SIMD floating-point exception.
 pub const XM: u8 = 19;
 
-/// An exception raised while executing an instruction.
+/// An exception raised while executing an instruction. Packed into 8 bytes so that a
+/// handler's `Result<(), Fault>` comes back in a register.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct Fault {
     /// Vector number.
     pub vector: u8,
+    has_error: bool,
+    code: u32,
+}
+
+impl Fault {
     /// Error code pushed on delivery, if the vector has one.
-    pub error: Option<u32>,
+    #[inline]
+    pub fn error(&self) -> Option<u32> {
+        self.has_error.then_some(self.code)
+    }
 }
 
 /// Result of anything that can fault.
@@ -53,13 +62,13 @@ pub type X<T> = Result<T, Fault>;
 /// A fault without an error code.
 #[inline]
 pub const fn exc(vector: u8) -> Fault {
-    Fault { vector, error: None }
+    Fault { vector, has_error: false, code: 0 }
 }
 
 /// A fault with an error code.
 #[inline]
 pub const fn exc_err(vector: u8, error: u32) -> Fault {
-    Fault { vector, error: Some(error) }
+    Fault { vector, has_error: true, code: error }
 }
 
 /// #GP(0).

@@ -56,7 +56,7 @@ impl X86Cpu {
                         self.shutdown_reason = Some(format!(
                             "triple fault: vector {} (error {:?}) while delivering #DF; {}",
                             f2.vector,
-                            f2.error,
+                            f2.error(),
                             self.dump()
                         ));
                         return;
@@ -67,7 +67,7 @@ impl X86Cpu {
                         cur = (DF, Some(0), EventKind::Exception);
                         first_class = 3;
                     } else {
-                        cur = (f2.vector, f2.error, EventKind::Exception);
+                        cur = (f2.vector, f2.error(), EventKind::Exception);
                         first_class = c2;
                     }
                 }

@@ -438,7 +438,7 @@ fn sequence(k1: u8, k2: u8, rot: u8, cc: u8, ops: &[usize], imm: u32, end: u8) -
         bytes.extend(e.take_buffer());
     };
     emit(setter(k1, a, b, imm));
-    if k2 % 3 == 0 {
+    if k2.is_multiple_of(3) {
         emit(setter(k2 / 3, b, a, imm.rotate_left(7)));
     }
     // Rotates by one (OF is undefined for other counts and the Jcc may read it).
