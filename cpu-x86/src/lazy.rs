@@ -121,16 +121,19 @@ impl X86Cpu {
     #[inline]
     pub(crate) fn carry(&self) -> u64 {
         let l = &self.lazy;
-        if l.cfof & CFOF_SET != 0 && l.op != LazyOp::None {
-            return l.cfof & CF;
-        }
-        let m = trunc(u64::MAX, l.size as u64);
         match l.op {
             LazyOp::None => self.rflags & CF,
-            LazyOp::Add => (trunc(l.r, l.size as u64) < (l.a & m)) as u64,
-            LazyOp::Sub => ((l.a & m) < (l.b & m)) as u64,
+            _ if l.cfof & CFOF_SET != 0 => l.cfof & CF,
             LazyOp::Logic => 0,
             LazyOp::Inc | LazyOp::Dec => l.b & CF,
+            LazyOp::Add => {
+                let m = trunc(u64::MAX, l.size as u64);
+                ((l.r & m) < (l.a & m)) as u64
+            }
+            LazyOp::Sub => {
+                let m = trunc(u64::MAX, l.size as u64);
+                ((l.a & m) < (l.b & m)) as u64
+            }
             _ => l.status() & CF,
         }
     }
@@ -138,10 +141,11 @@ impl X86Cpu {
     /// Evaluates a condition code, using the pending operation directly for the common ones.
     #[inline]
     pub(crate) fn cond_lazy(&mut self, cc: ConditionCode) -> bool {
-        let l = self.lazy;
+        let l = &self.lazy;
         if l.op != LazyOp::None {
             let size = l.size as u64;
-            let r = trunc(l.r, size);
+            // Branch-free mask of the operand size (1, 2, 4 or 8 bytes).
+            let r = l.r & (u64::MAX >> (64 - 8 * size));
             match cc {
                 ConditionCode::e => return r == 0,
                 ConditionCode::ne => return r != 0,
@@ -150,7 +154,7 @@ impl X86Cpu {
                 _ => {}
             }
             if l.op == LazyOp::Sub && l.cfof == 0 {
-                let m = trunc(u64::MAX, size);
+                let m = u64::MAX >> (64 - 8 * size);
                 let (a, b) = (l.a & m, l.b & m);
                 let sa = crate::exec::operand::sext(a, size) as i64;
                 let sb = crate::exec::operand::sext(b, size) as i64;
