@@ -8,6 +8,8 @@
 //! in `exec/flags.rs`, `exec/shift.rs` and `exec/bits.rs`.
 #![cfg(target_arch = "x86_64")]
 
+mod common;
+
 use cpu_x86::testing::{long_mode_cpu, MockPlatform};
 use iced_x86::{Code, Encoder, Instruction, Register};
 use proptest::prelude::*;
@@ -40,10 +42,7 @@ struct Exec {
 
 impl Exec {
     fn new() -> Self {
-        // SAFETY: an anonymous private mapping; checked for failure below.
-        let p = unsafe { libc_mmap(std::ptr::null_mut(), 4096, 7, 0x22, -1, 0) };
-        assert!(!p.is_null() && p as isize != -1, "mmap of an executable page failed");
-        Self { page: p as *mut u8 }
+        Self { page: common::exec_page() }
     }
 
     /// Runs `code` (one instruction) natively with `regs`/`flags` as inputs.
@@ -77,18 +76,6 @@ impl Exec {
             *flags = fl;
         }
     }
-}
-
-extern "C" {
-    #[link_name = "mmap"]
-    fn libc_mmap(
-        addr: *mut std::ffi::c_void,
-        len: usize,
-        prot: i32,
-        flags: i32,
-        fd: i32,
-        off: i64,
-    ) -> *mut std::ffi::c_void;
 }
 
 #[derive(Debug, Clone)]

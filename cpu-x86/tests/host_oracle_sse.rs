@@ -18,33 +18,15 @@ use cpu_x86::testing::{long_mode_cpu, MockPlatform};
 use iced_x86::{Code, CpuidFeature, Encoder, EncodingKind, Instruction, OpCodeOperandKind as K, Register};
 use proptest::prelude::*;
 use sim_core::GuestPhys;
+
+mod common;
 use std::sync::OnceLock;
 
 const STATUS: u64 = 0x8d5;
 
-extern "C" {
-    #[link_name = "mmap"]
-    fn libc_mmap(
-        addr: *mut std::ffi::c_void,
-        len: usize,
-        prot: i32,
-        flags: i32,
-        fd: i32,
-        off: i64,
-    ) -> *mut std::ffi::c_void;
-}
-
-/// One executable page per test thread (the tests run in parallel).
+/// One executable page per test thread.
 fn page() -> *mut u8 {
-    thread_local! {
-        static PAGE: usize = {
-            // SAFETY: an anonymous private RWX mapping; checked for failure below.
-            let p = unsafe { libc_mmap(std::ptr::null_mut(), 4096, 7, 0x22, -1, 0) };
-            assert!(!p.is_null() && p as isize != -1, "mmap of an executable page failed");
-            p as usize
-        };
-    }
-    PAGE.with(|p| *p as *mut u8)
+    common::exec_page()
 }
 
 fn cases(default: u32) -> u32 {
