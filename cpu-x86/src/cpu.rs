@@ -410,7 +410,7 @@ impl X86Cpu {
         let start_rip = self.rip;
         let tf = self.rflags & flags::TF != 0;
         // The shadow set by the previous instruction covers only this boundary.
-        let ss_shadow = std::mem::take(&mut self.shadow_ss);
+        self.shadow_ss = false;
         self.shadow = 0;
         // Instruction breakpoints are faults taken before the instruction unless RF is set.
         if self.dr[7] & 0xff != 0 && self.rflags & flags::RF == 0 {
@@ -454,7 +454,6 @@ impl X86Cpu {
                 // Single-step trap after the instruction if TF was set before it (SDM Vol 3B
                 // 17.3.1.4); held off for one instruction after MOV SS/POP SS (Vol 3A 6.8.3).
                 let db = std::mem::take(&mut self.pending_db);
-                let _ = ss_shadow;
                 let hold = self.shadow_ss;
                 if (tf || db != 0) && !hold && self.state != RunState::Shutdown {
                     if tf {

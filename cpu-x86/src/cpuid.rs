@@ -172,9 +172,6 @@ impl CpuidModel {
                 m.enabled.push(f);
             }
         }
-        if !m.has(Feature::Lm) {
-            // Long mode stays available: the pc board boots 64-bit guests; only its CPUID bit can go.
-        }
         Ok(m)
     }
 

@@ -4,7 +4,7 @@
 //! shutdown; IRET.
 
 use crate::cpu::{RunState, X86Cpu};
-use crate::fault::{class, exc_err, Fault, BP, DF, GP, NP, OF, TS, X};
+use crate::fault::{class, exc_err, Fault, DF, GP, NP, OF, TS, X};
 use crate::platform::X86Platform;
 use crate::state::*;
 
@@ -77,19 +77,15 @@ impl X86Cpu {
 
     fn deliver_once(&mut self, p: &mut dyn X86Platform, v: u8, err: Option<u32>, kind: EventKind) -> X<()> {
         let ext: u32 = if matches!(kind, EventKind::Software | EventKind::SoftException) { 0 } else { 1 };
-        let ret_rip = self.rip;
-        let _ = ret_rip;
         if self.mode == Mode::Real {
             return self.deliver_real(p, v);
         }
-        let idt_err = |cpu: &Self| {
-            let _ = cpu;
-            exc_err(GP, (v as u32) * 8 + 2 + ext)
-        };
+        // #GP with the IDT bit (bit 1) and EXT in the error code (SDM Vol 3A 6.13).
+        let idt_err = exc_err(GP, (v as u32) * 8 + 2 + ext);
         let long = self.efer & efer::LMA != 0;
         let esize: u64 = if long { 16 } else { 8 };
         if (v as u64) * esize + esize - 1 > self.idtr.limit as u64 {
-            return Err(idt_err(self));
+            return Err(idt_err);
         }
         let ga = self.idtr.base.wrapping_add(v as u64 * esize);
         let lo = self.read_sys(p, ga, 8)?;
@@ -99,11 +95,11 @@ impl X86Cpu {
         let present = lo & (1 << 47) != 0;
         let valid = if long { matches!(typ, 0xe | 0xf) } else { matches!(typ, 0x5 | 0x6 | 0x7 | 0xe | 0xf) };
         if !valid {
-            return Err(idt_err(self));
+            return Err(idt_err);
         }
         // Software interrupts check the gate DPL against CPL (SDM Vol 3A 6.12.1.1).
         if matches!(kind, EventKind::Software | EventKind::SoftException) && dpl < self.cpl {
-            return Err(idt_err(self));
+            return Err(idt_err);
         }
         if !present {
             return Err(exc_err(NP, (v as u32) * 8 + 2 + ext));
@@ -265,7 +261,6 @@ impl X86Cpu {
         if kind == EventKind::SoftException && v == OF && self.mode == Mode::Long64 {
             return Err(crate::fault::UD_);
         }
-        let _ = BP;
         // A fault while delivering INT n / INT3 / INTO is a fault of the instruction itself:
         // RIP points at it (SDM Vol 3A 6.12.1.1, and the INT n pseudo-code in Vol 2A).
         if kind != EventKind::Software {

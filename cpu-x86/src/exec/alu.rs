@@ -2,7 +2,7 @@
 //! MUL/IMUL/DIV/IDIV, XADD, CMPXCHG/CMPXCHG8B/CMPXCHG16B, ADCX/ADOX (SDM Vol 2A/2B).
 
 use super::flags as fl;
-use super::operand::{sext, sign_bit, trunc};
+use super::operand::{sext, trunc};
 use crate::cpu::X86Cpu;
 use crate::fault::{exc, DE, GP0, UD_, X};
 use crate::platform::X86Platform;
@@ -288,6 +288,5 @@ pub fn adcx_adox(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<
     } else {
         c.rflags &= !flag;
     }
-    let _ = sign_bit(size);
     Ok(())
 }

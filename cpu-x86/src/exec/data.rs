@@ -6,7 +6,7 @@ use super::operand::{sext, sreg, trunc};
 use crate::cpu::X86Cpu;
 use crate::fault::{UD_, X};
 use crate::platform::X86Platform;
-use crate::state::{flags::*, Mode, CS, SS};
+use crate::state::{flags::*, Mode, SS};
 use iced_x86::{Instruction, Mnemonic, OpKind, Register};
 
 /// MOV between general registers, memory, immediates and segment registers.
@@ -317,6 +317,5 @@ pub fn rdrand(c: &mut X86Cpu, _p: &mut dyn X86Platform, i: &Instruction) -> X<()
     let v = x.wrapping_mul(0x2545_f491_4f6c_dd1d);
     c.set_reg(i.op0_register(), v);
     c.set_status(CF);
-    let _ = CS;
     Ok(())
 }

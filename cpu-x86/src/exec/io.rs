@@ -4,7 +4,7 @@ use crate::cpu::X86Cpu;
 use crate::fault::{GP0, X};
 use crate::platform::X86Platform;
 use crate::state::{flags, Mode};
-use iced_x86::{Instruction, Mnemonic, OpKind, Register};
+use iced_x86::{Instruction, Mnemonic, OpKind};
 
 impl X86Cpu {
     /// Checks that `size` bytes at `port` may be accessed at the current CPL.
@@ -49,6 +49,5 @@ pub fn inout(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<()> 
         let v = c.get_reg(reg);
         p.pio_write(port, size as u8, v as u32);
     }
-    let _ = Register::AL;
     Ok(())
 }

@@ -18,7 +18,6 @@ mod system;
 use crate::cpu::X86Cpu;
 use crate::fault::{UD_, X};
 use crate::platform::X86Platform;
-use crate::state::Mode;
 use iced_x86::{Instruction, Mnemonic as M, OpKind};
 
 /// A handler executes one decoded instruction.
@@ -212,16 +211,4 @@ pub fn handler_for(i: &Instruction) -> Handler {
         // x87, MMX, SSE*, XSAVE: see simd.rs.
         _ => simd::handler_for(i).unwrap_or(ud),
     }
-}
-
-/// Executes one instruction.
-#[inline]
-pub fn execute(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<()> {
-    if i.has_lock_prefix() && (!lockable(i.mnemonic()) || i.op0_kind() != OpKind::Memory) {
-        return Err(UD_);
-    }
-    // The 64-bit-only and legacy-only encodings are sorted out by the decoder's bitness;
-    // nothing else depends on the mode here.
-    let _ = Mode::Real;
-    handler_for(i)(c, p, i)
 }

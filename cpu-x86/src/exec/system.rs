@@ -441,7 +441,6 @@ pub fn invlpg(c: &mut X86Cpu, p: &mut dyn X86Platform, i: &Instruction) -> X<()>
         3 => c.tlb.flush(true),
         _ => return Err(GP0),
     }
-    let _ = pcid;
     Ok(())
 }
 
