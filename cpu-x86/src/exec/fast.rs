@@ -114,33 +114,24 @@ fn alu_core<const OP: u8>(c: &mut X86Cpu, size: u64, a: u64, b: u64) -> (u64, bo
     (r, OP != CMP && OP != TEST)
 }
 
-/// `op reg, reg`
-fn alu_rr<const OP: u8, const S: u64>(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
-    let size = S;
-    let (r, w) = alu_core::<OP>(c, size, c.regs[(d.r0 & 15) as usize], c.regs[(d.r1 & 15) as usize]);
-    if w {
-        set(c, d.r0, size, r);
-    }
-    Ok(())
-}
+const SRC_REG: u8 = 0;
+const SRC_IMM: u8 = 1;
+const SRC_MEM: u8 = 2;
 
-/// `op reg, imm`
-fn alu_ri<const OP: u8, const S: u64>(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
-    let size = S;
-    let (r, w) = alu_core::<OP>(c, size, c.regs[(d.r0 & 15) as usize], d.imm);
+/// `op reg, reg|imm|[mem]`, the source chosen at compile time.
+fn alu_r<const OP: u8, const S: u64, const SRC: u8>(
+    c: &mut X86Cpu,
+    p: &mut dyn X86Platform,
+    d: &Decoded,
+) -> X<()> {
+    let b = match SRC {
+        SRC_REG => c.regs[(d.r1 & 15) as usize],
+        SRC_IMM => d.imm,
+        _ => load(c, p, d, S)?,
+    };
+    let (r, w) = alu_core::<OP>(c, S, c.regs[(d.r0 & 15) as usize], b);
     if w {
-        set(c, d.r0, size, r);
-    }
-    Ok(())
-}
-
-/// `op reg, [mem]`
-fn alu_rm<const OP: u8, const S: u64>(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
-    let size = S;
-    let b = load(c, p, d, size)?;
-    let (r, w) = alu_core::<OP>(c, size, c.regs[(d.r0 & 15) as usize], b);
-    if w {
-        set(c, d.r0, size, r);
+        set(c, d.r0, S, r);
     }
     Ok(())
 }
@@ -358,12 +349,12 @@ fn mem_fields(i: &Instruction, d: &mut Decoded) -> bool {
 
 fn alu_fn<const OP: u8>(form: u8, size: u8) -> FastHandler {
     match (form, size) {
-        (0, 8) => alu_rr::<OP, 8>,
-        (0, _) => alu_rr::<OP, 4>,
-        (1, 8) => alu_ri::<OP, 8>,
-        (1, _) => alu_ri::<OP, 4>,
-        (2, 8) => alu_rm::<OP, 8>,
-        (2, _) => alu_rm::<OP, 4>,
+        (0, 8) => alu_r::<OP, 8, SRC_REG>,
+        (0, _) => alu_r::<OP, 4, SRC_REG>,
+        (1, 8) => alu_r::<OP, 8, SRC_IMM>,
+        (1, _) => alu_r::<OP, 4, SRC_IMM>,
+        (2, 8) => alu_r::<OP, 8, SRC_MEM>,
+        (2, _) => alu_r::<OP, 4, SRC_MEM>,
         (_, 8) => alu_m::<OP, 8>,
         _ => alu_m::<OP, 4>,
     }
