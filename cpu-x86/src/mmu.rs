@@ -259,8 +259,11 @@ impl X86Cpu {
             self.walk(p, la, acc, implicit)?
         };
         let host = p.ram().page_ptr(GuestPhys(pa_page)).unwrap_or(std::ptr::null_mut());
-        let perm = if p.ram().is_code_page(GuestPhys(pa_page)) { perm | P_CODE } else { perm };
         let code = p.ram().code_mask_ptr(GuestPhys(pa_page)).unwrap_or(std::ptr::null());
+        // SAFETY: a non-null `code` points at this page's mask inside the machine's
+        // `GuestRam`, which outlives the CPU's use of it and is never reallocated.
+        let is_code = !code.is_null() && unsafe { *code } != 0;
+        let perm = if is_code { perm | P_CODE } else { perm };
         let vpn = la >> 12;
         let pcid = self.pcid();
         let fast = if host.is_null() || pkey != 0 {

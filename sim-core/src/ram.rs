@@ -141,12 +141,6 @@ impl GuestRam {
         Some(&self.regions[i].code_lines[off >> 12] as *const u32)
     }
 
-    /// True if the page holding `pa` has decoded code in any line.
-    #[inline]
-    pub fn is_code_page(&self, pa: GuestPhys) -> bool {
-        self.locate(pa, 1).is_some_and(|(i, off)| self.regions[i].code_lines[off >> 12] != 0)
-    }
-
     /// A store to `[pa, pa+len)`: if it touches a line holding decoded code, the page's
     /// generation advances (every block decoded from it becomes stale). Returns whether it did.
     #[inline]
