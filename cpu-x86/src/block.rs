@@ -13,8 +13,16 @@ use crate::state::{flags, Mode, CS};
 use iced_x86::{Decoder, DecoderOptions, FlowControl, Instruction, Mnemonic as M, OpKind};
 use sim_core::{BlockKey, GuestPhys};
 
-/// A handler that takes the decoded form (operands resolved at decode time).
+/// A handler that takes the decoded form (operands resolved at decode time). `Ok` means
+/// "go on with the next instruction of the block"; [`LEAVE`] means the instruction completed
+/// and control leaves the block (a taken branch, or a request to end it); any other error is
+/// the instruction's exception. Handlers do not set RIP for in-line flow: the loop does when
+/// the block ends or an instruction faults.
 pub type FastHandler = fn(&mut X86Cpu, &mut dyn X86Platform, &Decoded) -> crate::fault::X<()>;
+
+/// Not an exception (vectors are below 32): the instruction completed and the block ends
+/// after it; RIP holds where execution continues.
+pub const LEAVE: crate::fault::Fault = crate::fault::exc(0xff);
 
 /// "No register" in the effective-address fields.
 pub const NO_REG: u8 = 0xff;
@@ -38,21 +46,27 @@ pub struct Decoded {
     pub disp: u64,
     /// RIP of the next instruction.
     pub next: u64,
+    /// Position in the block (instruction counts are settled from it).
+    pub idx: u8,
     /// Condition code of a Jcc (resolved at decode time).
     pub cc: iced_x86::ConditionCode,
     /// IRET loads RF, which must then survive the instruction (SDM Vol 3B 17.3.1.1).
     pub loads_rf: bool,
     /// A near relative JMP/Jcc: the block may loop back to itself without a new lookup.
     pub near_branch: bool,
-    /// The handler touches only registers and flags: it cannot change RIP, fault, or end
-    /// the block, so the loop need not look afterwards.
-    pub pure: bool,
 }
 
-/// Runs the family handler; flags must be exact for it.
-fn generic(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> crate::fault::X<()> {
+/// Runs the family handler with exact flags, RIP and instruction count (what specialized
+/// handlers also fall back to when their fast path does not apply).
+pub(crate) fn generic(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> crate::fault::X<()> {
     c.materialize();
-    (d.h)(c, p, &d.i)
+    c.rip = d.next;
+    c.stats.instructions = c.blk_base + d.idx as u64 + 1;
+    (d.h)(c, p, &d.i)?;
+    if c.exit_block | (c.rip != d.next) {
+        return Err(LEAVE);
+    }
+    Ok(())
 }
 
 /// Builds the decoded form of `i` for decode mode `bitness`.
@@ -71,9 +85,9 @@ pub fn decode(i: Instruction, bitness: u32) -> Decoded {
         imm: 0,
         disp: 0,
         next: i.next_ip(),
+        idx: 0,
         cc: iced_x86::ConditionCode::None,
         loads_rf: matches!(i.mnemonic(), M::Iret | M::Iretd | M::Iretq),
-        pure: false,
         near_branch: matches!(
             i.op0_kind(),
             OpKind::NearBranch16 | OpKind::NearBranch32 | OpKind::NearBranch64
@@ -81,9 +95,8 @@ pub fn decode(i: Instruction, bitness: u32) -> Decoded {
     };
     if bitness == 64 {
         let i = d.i;
-        if let Some((f, pure)) = crate::exec::fast::specialize(&i, &mut d) {
+        if let Some(f) = crate::exec::fast::specialize(&i, &mut d) {
             d.f = f;
-            d.pure = pure;
         }
     }
     d
@@ -207,46 +220,45 @@ impl X86Cpu {
         let budget = budget.max(1);
         let mut total = 0u64;
         let mut last_iret = false;
-        'blocks: loop {
+        loop {
             let limit = (blk.body.len() as u64).min(budget - total) as usize;
-            let mut n = 0usize;
-            for d in &blk.body[..limit] {
-                self.stats.instructions += 1;
-                n += 1;
-                if d.pure {
-                    // Register-only: cannot fail, branch or end the block; RIP is set when
-                    // the loop leaves.
-                    let _ = (d.f)(self, p, d);
-                    continue;
-                }
-                self.rip = d.next;
+            let body = &blk.body[..limit];
+            self.blk_base = self.stats.instructions;
+            let mut left = None;
+            for d in body {
                 if let Err(f) = (d.f)(self, p, d) {
-                    let (vector, error) = (f.vector, f.error());
-                    // Blocks are straight-line: the faulting instruction starts `len` bytes back.
-                    self.rip = d.next.wrapping_sub(d.i.len() as u64) & ip_mask;
-                    self.shadow = 0;
-                    self.shadow_ss = false;
-                    self.pending_db = 0;
-                    self.deliver_event(p, vector, error, EventKind::Exception);
-                    total += n as u64;
-                    break 'blocks;
-                }
-                if self.exit_block | (self.rip != d.next) {
-                    last_iret = d.loads_rf;
-                    total += n as u64;
-                    // A loop closing on this block's own start: run it again directly. Nothing
-                    // that could make it stale or make an interrupt pending can have happened
-                    // without setting `exit_block`: stores into its code, I/O, and this CPU's
-                    // own requests all do; mode, paging and TF changes always end blocks.
-                    if !self.exit_block && d.near_branch && self.rip == key.va && total < budget {
-                        continue 'blocks;
-                    }
-                    break 'blocks;
+                    left = Some((d, f));
+                    break;
                 }
             }
-            total += n as u64;
-            if let Some(d) = blk.body[..limit].last() {
-                self.rip = d.next; // the block ran to its end (or to the budget)
+            let Some((d, f)) = left else {
+                // The block ran to its end (or to the budget).
+                total += limit as u64;
+                self.stats.instructions = self.blk_base + limit as u64;
+                if let Some(d) = body.last() {
+                    self.rip = d.next;
+                }
+                break;
+            };
+            let n = d.idx as u64 + 1;
+            total += n;
+            self.stats.instructions = self.blk_base + n;
+            if f != LEAVE {
+                // Blocks are straight-line: the faulting instruction starts `len` bytes back.
+                self.rip = d.next.wrapping_sub(d.i.len() as u64) & ip_mask;
+                self.shadow = 0;
+                self.shadow_ss = false;
+                self.pending_db = 0;
+                self.deliver_event(p, f.vector, f.error(), EventKind::Exception);
+                break;
+            }
+            last_iret = d.loads_rf;
+            // A loop closing on this block's own start: run it again directly. Nothing that
+            // could make it stale or make an interrupt pending can have happened without
+            // setting `exit_block`: stores into its code, I/O, and this CPU's own requests all
+            // do; mode, paging and TF changes always end blocks.
+            if !self.exit_block && d.near_branch && self.rip == key.va && total < budget {
+                continue;
             }
             break;
         }
@@ -292,7 +304,9 @@ impl X86Cpu {
                 }
                 len += i.len() as u64;
                 let end = ends_block(&i);
-                body.push(decode(i, key.mode));
+                let mut d = decode(i, key.mode);
+                d.idx = body.len() as u8;
+                body.push(d);
                 if end {
                     break;
                 }

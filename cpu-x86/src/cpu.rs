@@ -91,6 +91,9 @@ pub struct X86Cpu {
     pub(crate) code_epoch: u64,
     /// Set by side effects that must end the current block (I/O, MMIO, stores to code).
     pub(crate) exit_block: bool,
+    /// Instructions retired before the block (pass) now running; handlers that need an exact
+    /// count mid-block add their position in it.
+    pub(crate) blk_base: u64,
     /// Cycles beyond one per instruction (timing model; zero in the functional model).
     pub stall_cycles: u64,
 }
@@ -141,6 +144,7 @@ impl X86Cpu {
             prev_block: None,
             code_epoch: u64::MAX,
             exit_block: false,
+            blk_base: 0,
             stall_cycles: 0,
         };
         c.seg[CS] = Segment { selector: 0xf000, base: 0xffff_0000, limit: 0xffff, attr: 0x9b };
@@ -425,6 +429,7 @@ impl X86Cpu {
             }
         }
         let mut loads_rf = false;
+        self.blk_base = self.stats.instructions;
         let res = self.fetch(p).and_then(|instr| {
             if let Some(mut t) = self.trace.take() {
                 t(self, &instr);
@@ -437,14 +442,17 @@ impl X86Cpu {
             );
             // The same decoded form and handler as block execution; flags end up exact.
             let d = crate::block::decode(instr, self.mode.bitness());
-            let r = (d.f)(self, p, &d);
+            let r = match (d.f)(self, p, &d) {
+                Err(crate::block::LEAVE) => Ok(()),
+                r => r,
+            };
             self.materialize();
             if r.is_err() {
                 self.rip = start_rip;
             }
             r
         });
-        self.stats.instructions += 1;
+        self.stats.instructions = self.blk_base + 1;
         match res {
             Ok(()) => {
                 // RF is cleared after every instruction except one that loads it (IRET).

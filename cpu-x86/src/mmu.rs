@@ -99,6 +99,14 @@ impl Tlb {
             e.tag = INVALID;
         }
     }
+    /// Drops the non-global entries of every PCID but `pcid`.
+    pub(crate) fn keep_pcid(&mut self, pcid: u16) {
+        for e in self.e.iter_mut() {
+            if e.pcid != pcid && e.perm & P_GLOBAL == 0 {
+                e.tag = INVALID;
+            }
+        }
+    }
     /// Drops non-global entries of one PCID.
     pub(crate) fn flush_pcid(&mut self, pcid: u16, keep_global: bool) {
         for e in self.e.iter_mut() {
@@ -128,7 +136,13 @@ impl X86Cpu {
     /// Recomputes the cached PCID after CR3 or CR4 changed (SDM Vol 3A 4.10.1).
     #[inline]
     pub(crate) fn refresh_pcid(&mut self) {
-        self.cur_pcid = if self.cr4 & cr4::PCIDE != 0 { (self.cr3 & 0xfff) as u16 } else { 0 };
+        let pcid = if self.cr4 & cr4::PCIDE != 0 { (self.cr3 & 0xfff) as u16 } else { 0 };
+        if pcid != self.cur_pcid {
+            // The fast paths do not compare PCIDs: keep only entries usable under the new one
+            // (global ones, and those of this PCID). Dropping TLB entries is always allowed.
+            self.tlb.keep_pcid(pcid);
+            self.cur_pcid = pcid;
+        }
     }
 
     /// Translates linear address `la` for `acc`; `flags_` may include [`IMPLICIT`].
@@ -198,9 +212,9 @@ impl X86Cpu {
         let want = 1u8 << ((user as u8) | ((write as u8) << 1));
         // Supervisor accesses to user pages (SMAP), protection keys and user accesses with
         // alignment checking take the full path (decided at fill time in `fast`).
+        // Every valid entry belongs to the current PCID or is global (`keep_pcid`).
         let ok = e.tag == vpn
             && e.fast & want != 0
-            && (e.perm & P_GLOBAL != 0 || e.pcid == self.pcid())
             && (la & 0xfff) + size <= 0x1000
             && !self.data_bps
             && !(user && self.cr0 & cr0::AM != 0 && self.rflags & flags::AC != 0);
@@ -230,7 +244,7 @@ impl X86Cpu {
         let vpn = la >> 12;
         let e = &self.tlb.e[(vpn as usize) % TLB_SIZE];
         let want = if self.cpl == 3 { 32 } else { 16 };
-        if e.tag == vpn && e.fast & want != 0 && (e.perm & P_GLOBAL != 0 || e.pcid == self.pcid()) {
+        if e.tag == vpn && e.fast & want != 0 {
             let off = la & 0xfff;
             // SAFETY: `host` is the start of a 4 KiB RAM page and `off < 4096`.
             let host = unsafe { e.host.add(off as usize) };

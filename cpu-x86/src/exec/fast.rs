@@ -1,16 +1,18 @@
 //! Specialized handlers for the most frequent 64-bit-mode instruction forms, with operands
-//! resolved at decode time (register numbers, immediate, effective-address parts) and lazy
-//! flags. Everything they do matches the generic handlers of the same family (alu.rs,
-//! data.rs, shift.rs, control.rs); the host-CPU oracle tests run through them.
+//! resolved at decode time (register numbers, immediate, effective-address form) and lazy
+//! flags. Each handler does only the common case (memory through the soft-TLB fast path,
+//! branch targets checked at decode time) and otherwise hands the instruction to the generic
+//! family handler (alu.rs, data.rs, shift.rs, control.rs) before changing any state, so the
+//! semantics are those of the generic handlers; the host-CPU oracle tests run through both.
 
 use super::operand::{gpr, sreg, trunc};
-use crate::block::{Decoded, FastHandler, NO_REG};
+use crate::block::{generic, Decoded, FastHandler, LEAVE, NO_REG};
 use crate::cpu::X86Cpu;
 use crate::fault::X;
 use crate::lazy::{Lazy, LazyOp};
 use crate::platform::X86Platform;
 use crate::state::flags::*;
-use iced_x86::{Instruction, Mnemonic as M, OpKind, Register};
+use iced_x86::{ConditionCode, Instruction, Mnemonic as M, OpKind, Register};
 
 const ADD: u8 = 0;
 const SUB: u8 = 1;
@@ -19,6 +21,16 @@ const OR: u8 = 3;
 const XOR: u8 = 4;
 const CMP: u8 = 5;
 const TEST: u8 = 6;
+
+/// Effective-address forms, chosen at decode time: `[base + disp]`.
+const EA_BASE: u8 = 0;
+/// `[base + index * scale + disp]`.
+const EA_BI: u8 = 1;
+/// `[disp]`: absolute, or RIP-relative with the target resolved at decode time.
+const EA_ABS: u8 = 2;
+/// Anything else, with the FS/GS base (SDM Vol 3A 3.2.4: only FS and GS have a base in
+/// 64-bit mode).
+const EA_FULL: u8 = 3;
 
 #[inline(always)]
 fn ea(c: &X86Cpu, d: &Decoded) -> u64 {
@@ -32,65 +44,70 @@ fn ea(c: &X86Cpu, d: &Decoded) -> u64 {
     a
 }
 
+/// The offset (without segment base) of the memory operand of form `EA`.
 #[inline(always)]
-fn linear64(c: &X86Cpu, d: &Decoded) -> u64 {
-    // In 64-bit mode only FS and GS have a base (SDM Vol 3A 3.2.4).
-    let off = ea(c, d);
-    if d.seg as usize >= crate::state::FS {
+fn offset<const EA: u8>(c: &X86Cpu, d: &Decoded) -> u64 {
+    match EA {
+        EA_BASE => c.regs[(d.base & 15) as usize].wrapping_add(d.disp),
+        EA_BI => c.regs[(d.base & 15) as usize]
+            .wrapping_add(c.regs[(d.index & 15) as usize] << d.scale)
+            .wrapping_add(d.disp),
+        EA_ABS => d.disp,
+        _ => ea(c, d),
+    }
+}
+
+/// The linear address of the memory operand of form `EA`.
+#[inline(always)]
+fn linear<const EA: u8>(c: &X86Cpu, d: &Decoded) -> u64 {
+    let off = offset::<EA>(c, d);
+    if EA == EA_FULL && d.seg as usize >= crate::state::FS {
         c.seg[d.seg as usize].base.wrapping_add(off)
     } else {
         off
     }
 }
 
+/// Reads `size` (1, 2, 4 or 8) little-endian bytes.
+///
+/// # Safety
+/// `h` must point at `size` readable bytes.
 #[inline(always)]
-fn load(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded, size: u64) -> X<u64> {
-    let la = linear64(c, d);
-    if let Some(h) = c.fast_ptr(la, size, false) {
-        // SAFETY: `fast_ptr` returned a pointer with `size` bytes inside one RAM page.
-        return Ok(unsafe {
-            if size == 8 {
-                u64::from_le(std::ptr::read_unaligned(h as *const u64))
-            } else {
-                u32::from_le(std::ptr::read_unaligned(h as *const u32)) as u64
-            }
-        });
-    }
-    load_slow(c, p, d, size)
-}
-
-/// The full path: segmentation checks, page walk, MMIO, faults (kept out of line so the
-/// fast path needs no stack frame).
-#[cold]
-#[inline(never)]
-fn load_slow(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded, size: u64) -> X<u64> {
-    let off = ea(c, d);
-    c.read_mem(p, d.seg as usize, off, size)
-}
-
-#[cold]
-#[inline(never)]
-fn store_slow(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded, size: u64, v: u64) -> X<()> {
-    let off = ea(c, d);
-    c.write_mem(p, d.seg as usize, off, size, v)
-}
-
-#[inline(always)]
-fn store(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded, size: u64, v: u64) -> X<()> {
-    let la = linear64(c, d);
-    if let Some(h) = c.fast_ptr(la, size, true) {
-        // SAFETY: `fast_ptr` returned a pointer with `size` bytes inside one writable RAM
-        // page whose touched lines hold no decoded code.
-        unsafe {
-            if size == 8 {
-                std::ptr::write_unaligned(h as *mut u64, v.to_le())
-            } else {
-                std::ptr::write_unaligned(h as *mut u32, (v as u32).to_le())
-            }
+unsafe fn rd(h: *const u8, size: u64) -> u64 {
+    // SAFETY: the caller guarantees `size` readable bytes at `h`; unaligned reads are allowed.
+    unsafe {
+        match size {
+            8 => u64::from_le(std::ptr::read_unaligned(h as *const u64)),
+            4 => u32::from_le(std::ptr::read_unaligned(h as *const u32)) as u64,
+            2 => u16::from_le(std::ptr::read_unaligned(h as *const u16)) as u64,
+            _ => *h as u64,
         }
-        return Ok(());
     }
-    store_slow(c, p, d, size, v)
+}
+
+/// Writes the low `size` (4 or 8) bytes of `v` little endian.
+///
+/// # Safety
+/// `h` must point at `size` writable bytes.
+#[inline(always)]
+unsafe fn wr(h: *mut u8, size: u64, v: u64) {
+    // SAFETY: the caller guarantees `size` writable bytes at `h`; unaligned writes are allowed.
+    unsafe {
+        if size == 8 {
+            std::ptr::write_unaligned(h as *mut u64, v.to_le())
+        } else {
+            std::ptr::write_unaligned(h as *mut u32, (v as u32).to_le())
+        }
+    }
+}
+
+/// The full path: the generic handler does segmentation checks, the page walk, MMIO,
+/// self-modifying-code invalidation and faults. Kept out of line so the fast paths need no
+/// stack frame.
+#[cold]
+#[inline(never)]
+fn slow(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
+    generic(c, p, d)
 }
 
 #[inline(always)]
@@ -118,8 +135,8 @@ const SRC_REG: u8 = 0;
 const SRC_IMM: u8 = 1;
 const SRC_MEM: u8 = 2;
 
-/// `op reg, reg|imm|[mem]`, the source chosen at compile time.
-fn alu_r<const OP: u8, const S: u64, const SRC: u8>(
+/// `op reg, reg|imm|[mem]`, the source (and its address form) chosen at compile time.
+fn alu_r<const OP: u8, const S: u64, const SRC: u8, const EA: u8>(
     c: &mut X86Cpu,
     p: &mut dyn X86Platform,
     d: &Decoded,
@@ -127,7 +144,11 @@ fn alu_r<const OP: u8, const S: u64, const SRC: u8>(
     let b = match SRC {
         SRC_REG => c.regs[(d.r1 & 15) as usize],
         SRC_IMM => d.imm,
-        _ => load(c, p, d, S)?,
+        _ => match c.fast_ptr(linear::<EA>(c, d), S, false) {
+            // SAFETY: `fast_ptr` returned a pointer with `S` bytes inside one RAM page.
+            Some(h) => unsafe { rd(h, S) },
+            None => return slow(c, p, d),
+        },
     };
     let (r, w) = alu_core::<OP>(c, S, c.regs[(d.r0 & 15) as usize], b);
     if w {
@@ -137,17 +158,22 @@ fn alu_r<const OP: u8, const S: u64, const SRC: u8>(
 }
 
 /// `op [mem], reg` (r1) or `op [mem], imm` (r1 = NO_REG)
-fn alu_m<const OP: u8, const S: u64>(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
-    let size = S;
-    let a = load(c, p, d, size)?;
+fn alu_m<const OP: u8, const S: u64, const EA: u8>(
+    c: &mut X86Cpu,
+    p: &mut dyn X86Platform,
+    d: &Decoded,
+) -> X<()> {
+    let w = OP != CMP && OP != TEST;
+    // A page writable on the fast path is also readable there.
+    let Some(h) = c.fast_ptr(linear::<EA>(c, d), S, w) else { return slow(c, p, d) };
+    // SAFETY: `fast_ptr` returned a pointer with `S` bytes inside one RAM page (writable,
+    // with no decoded code in the touched lines, when `w`).
+    let a = unsafe { rd(h, S) };
     let b = if d.r1 == NO_REG { d.imm } else { c.regs[(d.r1 & 15) as usize] };
-    let saved = c.lazy;
-    let (r, w) = alu_core::<OP>(c, size, a, b);
+    let (r, w) = alu_core::<OP>(c, S, a, b);
     if w {
-        if let Err(e) = store(c, p, d, size, r) {
-            c.lazy = saved;
-            return Err(e);
-        }
+        // SAFETY: as above.
+        unsafe { wr(h, S, r) };
     }
     Ok(())
 }
@@ -172,34 +198,43 @@ fn mov_ri<const S: u64>(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -
     Ok(())
 }
 
-fn mov_rm<const S: u64>(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
-    let v = load(c, p, d, S)?;
-    set(c, d.r0, S, v);
+fn mov_rm<const S: u64, const EA: u8>(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
+    let Some(h) = c.fast_ptr(linear::<EA>(c, d), S, false) else { return slow(c, p, d) };
+    // SAFETY: `fast_ptr` returned a pointer with `S` bytes inside one RAM page.
+    set(c, d.r0, S, unsafe { rd(h, S) });
     Ok(())
 }
 
-fn mov_mr<const S: u64>(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
+fn mov_mr<const S: u64, const EA: u8>(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
     let v = if d.r1 == NO_REG { d.imm } else { c.regs[(d.r1 & 15) as usize] };
-    store(c, p, d, S, v)
+    let Some(h) = c.fast_ptr(linear::<EA>(c, d), S, true) else { return slow(c, p, d) };
+    // SAFETY: `fast_ptr` returned a pointer with `S` bytes inside one writable RAM page whose
+    // touched lines hold no decoded code.
+    unsafe { wr(h, S, v) };
+    Ok(())
 }
 
-fn lea<const S: u64>(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
-    set(c, d.r0, S, ea(c, d));
+fn lea<const S: u64, const EA: u8>(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
+    set(c, d.r0, S, offset::<EA>(c, d));
     Ok(())
+}
+
+/// SHL (KIND 0), SHR (1) or SAR (2) of register `r` by `n` (already masked, not zero).
+#[inline(always)]
+fn shift_by<const KIND: u8, const S: u64>(c: &mut X86Cpu, r: u8, n: u64) {
+    let a = trunc(c.regs[(r & 15) as usize], S);
+    let (v, op) = match KIND {
+        0 => (trunc(a << n, S), LazyOp::Shl),
+        1 => (a >> n, LazyOp::Shr),
+        _ => (trunc((super::operand::sext(a, S) as i64 >> n) as u64, S), LazyOp::Sar),
+    };
+    set(c, r, S, v);
+    c.lazy = Lazy { op, size: S as u8, a, b: n, r: v, cfof: 0 };
 }
 
 /// SHL/SHR/SAR reg, imm8 (count already masked at decode; zero counts are not fast).
 fn shift_ri<const KIND: u8, const S: u64>(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
-    let size = S;
-    let a = trunc(c.regs[(d.r0 & 15) as usize], size);
-    let n = d.imm;
-    let (r, op) = match KIND {
-        0 => (trunc(a << n, size), LazyOp::Shl),
-        1 => (a >> n, LazyOp::Shr),
-        _ => (trunc((super::operand::sext(a, size) as i64 >> n) as u64, size), LazyOp::Sar),
-    };
-    set(c, d.r0, size, r);
-    c.lazy = Lazy { op, size: size as u8, a, b: n, r, cfof: 0 };
+    shift_by::<KIND, S>(c, d.r0, d.imm);
     Ok(())
 }
 
@@ -225,44 +260,98 @@ fn rotate_ri<const LEFT: bool, const S: u64>(c: &mut X86Cpu, _p: &mut dyn X86Pla
     Ok(())
 }
 
-fn jcc(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
-    if c.cond_lazy(d.cc) {
-        c.near_target(d.imm)?;
+/// Condition codes in the order of their `jcc` instances.
+const CCS: [ConditionCode; 17] = [
+    ConditionCode::None,
+    ConditionCode::o,
+    ConditionCode::no,
+    ConditionCode::b,
+    ConditionCode::ae,
+    ConditionCode::e,
+    ConditionCode::ne,
+    ConditionCode::be,
+    ConditionCode::a,
+    ConditionCode::s,
+    ConditionCode::ns,
+    ConditionCode::p,
+    ConditionCode::np,
+    ConditionCode::l,
+    ConditionCode::ge,
+    ConditionCode::le,
+    ConditionCode::g,
+];
+
+/// Jcc to a target found canonical at decode time.
+fn jcc<const CC: usize>(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
+    if c.cond_lazy(CCS[CC]) {
+        c.rip = d.imm;
+        return Err(LEAVE);
     }
     Ok(())
 }
 
+fn jcc_fn(cc: ConditionCode) -> FastHandler {
+    macro_rules! pick {
+        ($($n:literal)*) => {
+            match CCS.iter().position(|&x| x == cc) {
+                $(Some($n) => jcc::<$n>,)*
+                _ => generic,
+            }
+        };
+    }
+    pick!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16)
+}
+
+/// JMP to a target found canonical at decode time.
 fn jmp(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
-    c.near_target(d.imm)
+    c.rip = d.imm;
+    Err(LEAVE)
 }
 
+/// The stack slot of a 64-bit push, if the fast path allows the store.
+#[inline(always)]
+fn push_slot(c: &X86Cpu) -> Option<*mut u8> {
+    // In 64-bit mode SS has no base and RSP is 64 bits wide (SDM Vol 3A 3.2.4, Vol 1 6.2.3).
+    c.fast_ptr(c.regs[4].wrapping_sub(8), 8, true)
+}
+
+/// CALL to a target found canonical at decode time.
 fn call(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
-    let ret = c.rip;
-    c.near_target(d.imm)?;
-    if let Err(e) = c.push(p, 8, ret) {
-        c.rip = ret;
-        return Err(e);
-    }
-    Ok(())
+    let Some(h) = push_slot(c) else { return slow(c, p, d) };
+    // SAFETY: `fast_ptr` returned 8 writable bytes inside one RAM page.
+    unsafe { wr(h, 8, d.next) };
+    c.regs[4] = c.regs[4].wrapping_sub(8);
+    c.rip = d.imm;
+    Err(LEAVE)
 }
 
-fn ret(c: &mut X86Cpu, p: &mut dyn X86Platform, _d: &Decoded) -> X<()> {
-    let sp = c.regs[4];
-    let t = c.pop(p, 8)?;
-    if let Err(e) = c.near_target(t) {
-        c.regs[4] = sp;
-        return Err(e);
+fn ret(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
+    let Some(h) = c.fast_ptr(c.regs[4], 8, false) else { return slow(c, p, d) };
+    // SAFETY: `fast_ptr` returned 8 readable bytes inside one RAM page.
+    let t = unsafe { rd(h, 8) };
+    if !crate::mem::canonical(t, c.la_bits()) {
+        return slow(c, p, d); // #GP with RSP unchanged
     }
-    Ok(())
+    c.regs[4] = c.regs[4].wrapping_add(8);
+    c.rip = t;
+    Err(LEAVE)
 }
 
 fn push_r(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
     let v = c.regs[(d.r0 & 15) as usize];
-    c.push(p, 8, v)
+    let Some(h) = push_slot(c) else { return slow(c, p, d) };
+    // SAFETY: `fast_ptr` returned 8 writable bytes inside one RAM page.
+    unsafe { wr(h, 8, v) };
+    c.regs[4] = c.regs[4].wrapping_sub(8);
+    Ok(())
 }
 
 fn pop_r(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
-    let v = c.pop(p, 8)?;
+    let Some(h) = c.fast_ptr(c.regs[4], 8, false) else { return slow(c, p, d) };
+    // SAFETY: `fast_ptr` returned 8 readable bytes inside one RAM page.
+    let v = unsafe { rd(h, 8) };
+    // RSP is incremented before the destination is written (POP RSP, SDM Vol 2B POP).
+    c.regs[4] = c.regs[4].wrapping_add(8);
     c.regs[(d.r0 & 15) as usize] = v;
     Ok(())
 }
@@ -275,9 +364,9 @@ fn movx<const SIGNED: bool, const MEM: bool, const S: u64>(
 ) -> X<()> {
     let ssize = d.imm;
     let v = if MEM {
-        // Narrow loads go through the full path (the fast path handles 4- and 8-byte loads).
-        let off = ea(c, d);
-        c.read_mem(p, d.seg as usize, off, ssize)?
+        let Some(h) = c.fast_ptr(linear::<EA_FULL>(c, d), ssize, false) else { return slow(c, p, d) };
+        // SAFETY: `fast_ptr` returned a pointer with `ssize` bytes inside one RAM page.
+        unsafe { rd(h, ssize) }
     } else if d.r1 & 0x80 != 0 {
         (c.regs[(d.r1 & 3) as usize] >> 8) & 0xff // AH, CH, DH, BH
     } else {
@@ -290,15 +379,15 @@ fn movx<const SIGNED: bool, const MEM: bool, const S: u64>(
 }
 
 /// SHL/SHR/SAR reg, CL.
-fn shift_rcl<const KIND: u8, const S: u64>(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
+fn shift_rcl<const KIND: u8, const S: u64>(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
     let n = c.regs[1] & if S == 8 { 63 } else { 31 };
     if n == 0 {
         // Flags unchanged; a 32-bit destination is still written (zero-extended).
         set(c, d.r0, S, c.regs[(d.r0 & 15) as usize]);
         return Ok(());
     }
-    let d2 = Decoded { imm: n, ..*d };
-    shift_ri::<KIND, S>(c, p, &d2)
+    shift_by::<KIND, S>(c, d.r0, n);
+    Ok(())
 }
 
 /// Two-operand IMUL reg, reg (flags: CF=OF on overflow, SF/ZF/PF from the result, AF
@@ -326,37 +415,60 @@ fn reg64(r: Register) -> Option<(u8, u8)> {
     Some((idx as u8, size as u8))
 }
 
-/// Fills the effective-address fields for a 64-bit-addressing memory operand.
-fn mem_fields(i: &Instruction, d: &mut Decoded) -> bool {
+/// Fills the effective-address fields for a 64-bit-addressing memory operand and returns
+/// its form (`EA_*`); `seg_base` says whether an FS/GS base applies (not for LEA).
+fn mem_fields(i: &Instruction, d: &mut Decoded, seg_base: bool) -> Option<u8> {
     let base = i.memory_base();
     let index = i.memory_index();
     if base == Register::EIP || (base != Register::None && !base.is_gpr64() && base != Register::RIP) {
-        return false;
+        return None;
     }
     if index != Register::None && !index.is_gpr64() {
-        return false;
+        return None;
     }
     if base == Register::None && index == Register::None && i.memory_displ_size() != 8 {
-        return false; // 32-bit absolute addressing (67h)
+        return None; // 32-bit absolute addressing (67h)
     }
     d.base = if base == Register::None || base == Register::RIP { NO_REG } else { gpr(base).0 as u8 };
     d.index = if index == Register::None { NO_REG } else { gpr(index).0 as u8 };
     d.scale = i.memory_index_scale().trailing_zeros() as u8;
+    // RIP-relative: iced resolves the target (blocks are keyed by RIP).
     d.disp = i.memory_displacement64();
     d.seg = sreg(i.memory_segment()) as u8;
-    true
+    Some(if seg_base && d.seg as usize >= crate::state::FS {
+        EA_FULL
+    } else {
+        match (d.base != NO_REG, d.index != NO_REG) {
+            (true, false) => EA_BASE,
+            (true, true) => EA_BI,
+            (false, false) => EA_ABS,
+            (false, true) => EA_FULL,
+        }
+    })
 }
 
-fn alu_fn<const OP: u8>(form: u8, size: u8) -> FastHandler {
+/// Picks the instance of `$f::<..., EA>` for the address form `$ea`.
+macro_rules! by_ea {
+    ($ea:expr, $f:ident :: < $($c:tt),* >) => {
+        match $ea {
+            EA_BASE => $f::<$($c,)* EA_BASE> as FastHandler,
+            EA_BI => $f::<$($c,)* EA_BI>,
+            EA_ABS => $f::<$($c,)* EA_ABS>,
+            _ => $f::<$($c,)* EA_FULL>,
+        }
+    };
+}
+
+fn alu_fn<const OP: u8>(form: u8, size: u8, ea: u8) -> FastHandler {
     match (form, size) {
-        (0, 8) => alu_r::<OP, 8, SRC_REG>,
-        (0, _) => alu_r::<OP, 4, SRC_REG>,
-        (1, 8) => alu_r::<OP, 8, SRC_IMM>,
-        (1, _) => alu_r::<OP, 4, SRC_IMM>,
-        (2, 8) => alu_r::<OP, 8, SRC_MEM>,
-        (2, _) => alu_r::<OP, 4, SRC_MEM>,
-        (_, 8) => alu_m::<OP, 8>,
-        _ => alu_m::<OP, 4>,
+        (0, 8) => alu_r::<OP, 8, SRC_REG, EA_FULL>,
+        (0, _) => alu_r::<OP, 4, SRC_REG, EA_FULL>,
+        (1, 8) => alu_r::<OP, 8, SRC_IMM, EA_FULL>,
+        (1, _) => alu_r::<OP, 4, SRC_IMM, EA_FULL>,
+        (2, 8) => by_ea!(ea, alu_r::<OP, 8, SRC_MEM>),
+        (2, _) => by_ea!(ea, alu_r::<OP, 4, SRC_MEM>),
+        (_, 8) => by_ea!(ea, alu_m::<OP, 8>),
+        _ => by_ea!(ea, alu_m::<OP, 4>),
     }
 }
 
@@ -367,48 +479,16 @@ macro_rules! sized {
     };
 }
 
-/// Picks a specialized handler for `i` in 64-bit mode and fills the operand fields of `d`;
-/// the flag says whether the handler is register-only (see [`Decoded::pure`]).
-pub fn specialize(i: &Instruction, d: &mut Decoded) -> Option<(FastHandler, bool)> {
-    let f = pick(i, d)?;
-    let regs_only = (0..i.op_count()).all(|n| {
-        matches!(
-            i.op_kind(n),
-            OpKind::Register
-                | OpKind::Immediate8
-                | OpKind::Immediate8to32
-                | OpKind::Immediate8to64
-                | OpKind::Immediate32
-                | OpKind::Immediate32to64
-                | OpKind::Immediate64
-        )
-    });
-    // Register-only forms of these families never fault, branch or touch memory. (LEA's
-    // memory operand is only an address.)
-    let pure_family = matches!(
-        i.mnemonic(),
-        M::Add
-            | M::Sub
-            | M::And
-            | M::Or
-            | M::Xor
-            | M::Cmp
-            | M::Test
-            | M::Inc
-            | M::Dec
-            | M::Mov
-            | M::Movzx
-            | M::Movsx
-            | M::Movsxd
-            | M::Shl
-            | M::Sal
-            | M::Shr
-            | M::Sar
-            | M::Rol
-            | M::Ror
-            | M::Imul
-    );
-    Some((f, (pure_family && regs_only) || i.mnemonic() == M::Lea))
+/// Picks a specialized handler for `i` in 64-bit mode and fills the operand fields of `d`.
+pub fn specialize(i: &Instruction, d: &mut Decoded) -> Option<FastHandler> {
+    pick(i, d)
+}
+
+/// A near-branch target that is canonical whatever the paging mode (48-bit canonical implies
+/// 57-bit canonical), so the branch needs no check at run time (SDM Vol 1 3.3.7.1).
+fn static_target(i: &Instruction) -> Option<u64> {
+    let t = i.near_branch_target();
+    crate::mem::canonical(t, 48).then_some(t)
 }
 
 fn pick(i: &Instruction, d: &mut Decoded) -> Option<FastHandler> {
@@ -432,6 +512,7 @@ fn pick(i: &Instruction, d: &mut Decoded) -> Option<FastHandler> {
     match m {
         M::Add | M::Sub | M::And | M::Or | M::Xor | M::Cmp | M::Test => {
             let form;
+            let mut ea = EA_FULL;
             if k0 == OpKind::Register && k1 == OpKind::Register && i.op_count() == 2 {
                 let (r0, s0) = reg64(i.op0_register())?;
                 let (r1, _) = reg64(i.op1_register())?;
@@ -443,16 +524,15 @@ fn pick(i: &Instruction, d: &mut Decoded) -> Option<FastHandler> {
                 form = 1;
             } else if k0 == OpKind::Register && k1 == OpKind::Memory {
                 let (r0, s0) = reg64(i.op0_register())?;
-                if !mem_fields(i, d) {
-                    return None;
-                }
+                ea = mem_fields(i, d, true)?;
                 (d.r0, d.size) = (r0, s0);
                 form = 2;
             } else if k0 == OpKind::Memory && (k1 == OpKind::Register || imm_kind(k1)) {
                 let size = i.memory_size().size() as u8;
-                if size != 4 && size != 8 || !mem_fields(i, d) {
+                if size != 4 && size != 8 {
                     return None;
                 }
+                ea = mem_fields(i, d, true)?;
                 d.size = size;
                 if k1 == OpKind::Register {
                     let (r1, _) = reg64(i.op1_register())?;
@@ -467,13 +547,13 @@ fn pick(i: &Instruction, d: &mut Decoded) -> Option<FastHandler> {
             }
             let size = d.size;
             Some(match m {
-                M::Add => alu_fn::<ADD>(form, size),
-                M::Sub => alu_fn::<SUB>(form, size),
-                M::And => alu_fn::<AND>(form, size),
-                M::Or => alu_fn::<OR>(form, size),
-                M::Xor => alu_fn::<XOR>(form, size),
-                M::Cmp => alu_fn::<CMP>(form, size),
-                _ => alu_fn::<TEST>(form, size),
+                M::Add => alu_fn::<ADD>(form, size, ea),
+                M::Sub => alu_fn::<SUB>(form, size, ea),
+                M::And => alu_fn::<AND>(form, size, ea),
+                M::Or => alu_fn::<OR>(form, size, ea),
+                M::Xor => alu_fn::<XOR>(form, size, ea),
+                M::Cmp => alu_fn::<CMP>(form, size, ea),
+                _ => alu_fn::<TEST>(form, size, ea),
             })
         }
         M::Inc | M::Dec if k0 == OpKind::Register => {
@@ -493,16 +573,15 @@ fn pick(i: &Instruction, d: &mut Decoded) -> Option<FastHandler> {
                 Some(sized!(s0, mov_ri))
             } else if k0 == OpKind::Register && k1 == OpKind::Memory {
                 let (r0, s0) = reg64(i.op0_register())?;
-                if !mem_fields(i, d) {
-                    return None;
-                }
+                let ea = mem_fields(i, d, true)?;
                 (d.r0, d.size) = (r0, s0);
-                Some(sized!(s0, mov_rm))
+                Some(if s0 == 8 { by_ea!(ea, mov_rm::<8>) } else { by_ea!(ea, mov_rm::<4>) })
             } else if k0 == OpKind::Memory && (k1 == OpKind::Register || imm_kind(k1)) {
                 let size = i.memory_size().size() as u8;
-                if size != 4 && size != 8 || !mem_fields(i, d) {
+                if size != 4 && size != 8 {
                     return None;
                 }
+                let ea = mem_fields(i, d, true)?;
                 d.size = size;
                 if k1 == OpKind::Register {
                     d.r1 = reg64(i.op1_register())?.0;
@@ -510,18 +589,16 @@ fn pick(i: &Instruction, d: &mut Decoded) -> Option<FastHandler> {
                     d.r1 = NO_REG;
                     d.imm = i.immediate(1);
                 }
-                Some(sized!(size, mov_mr))
+                Some(if size == 8 { by_ea!(ea, mov_mr::<8>) } else { by_ea!(ea, mov_mr::<4>) })
             } else {
                 None
             }
         }
         M::Lea => {
             let (r0, s0) = reg64(i.op0_register())?;
-            if !mem_fields(i, d) {
-                return None;
-            }
+            let ea = mem_fields(i, d, false)?;
             (d.r0, d.size) = (r0, s0);
-            Some(sized!(s0, lea))
+            Some(if s0 == 8 { by_ea!(ea, lea::<8>) } else { by_ea!(ea, lea::<4>) })
         }
         M::Shl | M::Sal | M::Shr | M::Sar | M::Rol | M::Ror
             if k0 == OpKind::Register && k1 == OpKind::Immediate8 =>
@@ -541,9 +618,9 @@ fn pick(i: &Instruction, d: &mut Decoded) -> Option<FastHandler> {
             })
         }
         _ if i.is_jcc_short_or_near() && k0 == OpKind::NearBranch64 => {
-            d.imm = i.near_branch_target();
+            d.imm = static_target(i)?;
             d.cc = i.condition_code();
-            Some(jcc)
+            Some(jcc_fn(d.cc))
         }
         M::Movzx | M::Movsx | M::Movsxd if k0 == OpKind::Register => {
             let (r0, s0) = reg64(i.op0_register())?;
@@ -562,9 +639,7 @@ fn pick(i: &Instruction, d: &mut Decoded) -> Option<FastHandler> {
                     (true, _) => movx::<true, false, 4>,
                 })
             } else {
-                if !mem_fields(i, d) {
-                    return None;
-                }
+                mem_fields(i, d, true)?;
                 d.imm = i.memory_size().size() as u64;
                 Some(match (signed, s0) {
                     (false, 8) => movx::<false, true, 8> as FastHandler,
@@ -592,11 +667,11 @@ fn pick(i: &Instruction, d: &mut Decoded) -> Option<FastHandler> {
             Some(sized!(s0, imul_rr))
         }
         M::Jmp if k0 == OpKind::NearBranch64 => {
-            d.imm = i.near_branch_target();
+            d.imm = static_target(i)?;
             Some(jmp)
         }
         M::Call if k0 == OpKind::NearBranch64 => {
-            d.imm = i.near_branch_target();
+            d.imm = static_target(i)?;
             Some(call)
         }
         M::Ret if i.op_count() == 0 && i.code() == iced_x86::Code::Retnq => Some(ret),
