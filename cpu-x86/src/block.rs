@@ -249,7 +249,7 @@ impl X86Cpu {
                 self.shadow = 0;
                 self.shadow_ss = false;
                 self.pending_db = 0;
-                self.deliver_event(p, f.vector, f.error(), EventKind::Exception);
+                self.deliver_event(p, f.vector(), f.error(), EventKind::Exception);
                 break;
             }
             last_iret = d.loads_rf;

@@ -474,7 +474,7 @@ impl X86Cpu {
                 }
             }
             Err(f) => {
-                let (vector, error) = (f.vector, f.error());
+                let (vector, error) = (f.vector(), f.error());
                 self.pending_db = 0;
                 self.shadow = 0;
                 self.shadow_ss = false;

@@ -38,23 +38,34 @@ pub const MC: u8 = 18;
 /// SIMD floating-point exception.
 pub const XM: u8 = 19;
 
-/// An exception raised while executing an instruction. Packed into 8 bytes so that a
-/// handler's `Result<(), Fault>` comes back in a register.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub struct Fault {
-    /// Vector number.
-    pub vector: u8,
-    has_error: bool,
-    code: u32,
-}
+/// An exception raised while executing an instruction: bits 0-7 the vector, bits 8-39 the
+/// error code, bit 40 "has an error code", bit 63 always set. Non-zero, so a handler's
+/// `Result<(), Fault>` is one register and `Ok(())` is zero.
+#[derive(Copy, Clone, PartialEq, Eq)]
+pub struct Fault(std::num::NonZeroU64);
 
 impl Fault {
+    /// The vector number.
+    #[inline]
+    pub const fn vector(&self) -> u8 {
+        self.0.get() as u8
+    }
+
     /// Error code pushed on delivery, if the vector has one.
     #[inline]
     pub fn error(&self) -> Option<u32> {
-        self.has_error.then_some(self.code)
+        (self.0.get() & HAS_ERROR != 0).then_some((self.0.get() >> 8) as u32)
     }
 }
+
+impl std::fmt::Debug for Fault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Fault(vector {}, error {:?})", self.vector(), self.error())
+    }
+}
+
+const HAS_ERROR: u64 = 1 << 40;
+const MARK: u64 = 1 << 63;
 
 /// Result of anything that can fault.
 pub type X<T> = Result<T, Fault>;
@@ -62,13 +73,19 @@ pub type X<T> = Result<T, Fault>;
 /// A fault without an error code.
 #[inline]
 pub const fn exc(vector: u8) -> Fault {
-    Fault { vector, has_error: false, code: 0 }
+    match std::num::NonZeroU64::new(MARK | vector as u64) {
+        Some(v) => Fault(v),
+        None => unreachable!(),
+    }
 }
 
 /// A fault with an error code.
 #[inline]
 pub const fn exc_err(vector: u8, error: u32) -> Fault {
-    Fault { vector, has_error: true, code: error }
+    match std::num::NonZeroU64::new(MARK | HAS_ERROR | (error as u64) << 8 | vector as u64) {
+        Some(v) => Fault(v),
+        None => unreachable!(),
+    }
 }
 
 /// #GP(0).

@@ -55,19 +55,19 @@ impl X86Cpu {
                         self.state = RunState::Shutdown;
                         self.shutdown_reason = Some(format!(
                             "triple fault: vector {} (error {:?}) while delivering #DF; {}",
-                            f2.vector,
+                            f2.vector(),
                             f2.error(),
                             self.dump()
                         ));
                         return;
                     }
-                    let c2 = class(f2.vector);
+                    let c2 = class(f2.vector());
                     let double = (first_class == 1 && c2 == 1) || (first_class == 2 && c2 >= 1);
                     if double {
                         cur = (DF, Some(0), EventKind::Exception);
                         first_class = 3;
                     } else {
-                        cur = (f2.vector, f2.error(), EventKind::Exception);
+                        cur = (f2.vector(), f2.error(), EventKind::Exception);
                         first_class = c2;
                     }
                 }

@@ -161,7 +161,7 @@ impl X86Cpu {
                 continue;
             }
             self.load_seg(p, *s, sels[i]).map_err(|f| {
-                if f.vector == crate::fault::GP {
+                if f.vector() == crate::fault::GP {
                     ts_fault(sels[i])
                 } else {
                     f
