@@ -1,0 +1,1 @@
+//! AArch64 CPU model (placeholder while the crate is being built).
