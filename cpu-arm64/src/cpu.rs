@@ -1,0 +1,345 @@
+//! The AArch64 processing element: general-purpose registers, stack pointers, PSTATE, the
+//! exclusive monitor, and the run loop that executes decoded blocks from the block cache.
+
+use crate::decode::{decode_block, Block};
+use crate::exception::Exc;
+use crate::mmu::{Acc, Tlb};
+use crate::platform::Arm64Platform;
+use crate::sysreg::SysRegs;
+use sim_core::{BlockCache, BlockKey, CpuStats, GuestPhys};
+
+/// Whether the PE is running, waiting for an interrupt, or powered off.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum RunState {
+    /// Executing instructions.
+    Running,
+    /// In WFI/WFE low-power state until a wake-up event (Arm ARM D1.6).
+    Waiting,
+    /// Powered off (secondary before PSCI CPU_ON, or after CPU_OFF).
+    Off,
+}
+
+/// Why [`Arm64Cpu::run`] returned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StopReason {
+    /// The instruction budget ran out.
+    Budget,
+    /// The PE is waiting (WFI/WFE) or off.
+    Halted,
+    /// The machine asked for attention (an event is due or an exit was requested).
+    Event,
+}
+
+/// A per-instruction trace callback: the PE before the instruction, and its word.
+pub type TraceFn = Box<dyn FnMut(&Arm64Cpu, u32)>;
+
+/// Number of x registers (x0-x30; encoding 31 is SP or ZR depending on the instruction).
+pub const NREGS: usize = 31;
+
+/// An AArch64 PE (AArch64 at every exception level).
+pub struct Arm64Cpu {
+    /// x0-x30.
+    pub x: [u64; NREGS],
+    /// SP_EL0 .. SP_EL3.
+    pub sp_el: [u64; 4],
+    /// Program counter of the instruction being executed (between instructions: the next one).
+    pub pc: u64,
+    /// Where execution continues after the current instruction (branches write it).
+    pub(crate) npc: u64,
+    /// PSTATE.{N,Z,C,V} in bits 31:28 (the SPSR/NZCV layout).
+    pub nzcv: u64,
+    /// PSTATE.{D,A,I,F} in bits 9:6 (the SPSR/DAIF layout).
+    pub daif: u64,
+    /// PSTATE.EL.
+    pub el: u8,
+    /// PSTATE.SP: use SP_ELx (true) or SP_EL0 (false) at EL1-EL3.
+    pub spsel: bool,
+    /// PSTATE.PAN (FEAT_PAN).
+    pub pan: bool,
+    /// PSTATE.SS (software step).
+    pub ss: bool,
+    /// PSTATE.IL.
+    pub il: bool,
+    /// System registers.
+    pub sys: SysRegs,
+    /// The local exclusive monitor: physical address and size of the marked block.
+    pub(crate) excl: Option<(u64, u8)>,
+    /// Run state.
+    pub state: RunState,
+    /// The soft TLB.
+    pub(crate) tlb: Tlb,
+    /// Decoded blocks.
+    pub(crate) blocks: BlockCache<Box<[crate::decode::Decoded]>>,
+    pub(crate) prev_block: Option<u32>,
+    /// Set by side effects that must end the current block (MMIO, stores to code, system
+    /// register writes that change translation or interrupt masking).
+    pub(crate) exit_block: bool,
+    /// Counters.
+    pub stats: CpuStats,
+    /// Cycles beyond one per instruction (the timing model's seam).
+    pub stall_cycles: u64,
+    /// HVC and SMC go to a firmware model of the board (PSCI) instead of EL2/EL3 code.
+    pub fw_hvc: bool,
+    /// See `fw_hvc`.
+    pub fw_smc: bool,
+    /// Index of this PE in the machine.
+    pub index: usize,
+    /// Instructions retired before the current block pass.
+    pub(crate) blk_base: u64,
+    /// Bytes of the last instruction for traces.
+    pub trace: Option<TraceFn>,
+}
+
+impl Arm64Cpu {
+    /// A PE in its reset state at `el` (Arm ARM D1.9: registers UNKNOWN, chosen as zero here;
+    /// PSTATE.DAIF all masked, SP_ELx selected).
+    pub fn new(index: usize, mpidr: u64) -> Self {
+        Self {
+            x: [0; NREGS],
+            sp_el: [0; 4],
+            pc: 0,
+            npc: 0,
+            nzcv: 0,
+            daif: 0xf << 6,
+            el: 1,
+            spsel: true,
+            pan: false,
+            ss: false,
+            il: false,
+            sys: SysRegs::new(mpidr),
+            excl: None,
+            state: RunState::Running,
+            tlb: Tlb::new(),
+            blocks: BlockCache::new(1 << 18),
+            prev_block: None,
+            exit_block: false,
+            stats: CpuStats::new(),
+            stall_cycles: 0,
+            fw_hvc: false,
+            fw_smc: false,
+            index,
+            blk_base: 0,
+            trace: None,
+        }
+    }
+
+    /// Cycles consumed so far.
+    pub fn cycle_count(&self) -> u64 {
+        self.stats.instructions + self.stall_cycles
+    }
+
+    /// Block-cache counters.
+    pub fn block_stats(&self) -> &sim_core::BlockStats {
+        &self.blocks.stats
+    }
+
+    /// Reads x`n`, with 31 as XZR.
+    #[inline(always)]
+    pub fn xr(&self, n: u32) -> u64 {
+        if n == 31 {
+            0
+        } else {
+            self.x[n as usize]
+        }
+    }
+
+    /// Writes x`n`, with 31 as XZR (the write is discarded).
+    #[inline(always)]
+    pub fn set_xr(&mut self, n: u32, v: u64) {
+        if n != 31 {
+            self.x[n as usize] = v;
+        }
+    }
+
+    /// Reads x`n`, with 31 as the current SP.
+    #[inline(always)]
+    pub fn xsp(&self, n: u32) -> u64 {
+        if n == 31 {
+            self.sp()
+        } else {
+            self.x[n as usize]
+        }
+    }
+
+    /// Writes x`n`, with 31 as the current SP.
+    #[inline(always)]
+    pub fn set_xsp(&mut self, n: u32, v: u64) {
+        if n == 31 {
+            self.set_sp(v)
+        } else {
+            self.x[n as usize] = v;
+        }
+    }
+
+    /// The stack pointer selected by PSTATE.{EL,SP} (Arm ARM D1.5.2).
+    #[inline(always)]
+    pub fn sp(&self) -> u64 {
+        self.sp_el[if self.spsel { self.el as usize } else { 0 }]
+    }
+
+    /// Writes the selected stack pointer.
+    #[inline(always)]
+    pub fn set_sp(&mut self, v: u64) {
+        let i = if self.spsel { self.el as usize } else { 0 };
+        self.sp_el[i] = v;
+    }
+
+    /// PSTATE as an SPSR value for AArch64 (Arm ARM C5.2.18 SPSR_EL1).
+    pub fn pstate(&self) -> u64 {
+        self.nzcv
+            | self.daif
+            | (self.pan as u64) << 22
+            | (self.ss as u64) << 21
+            | (self.il as u64) << 20
+            | (self.el as u64) << 2
+            | self.spsel as u64
+    }
+
+    /// Places the PE at `pc` in `el` with SP_ELx selected and interrupts masked, as a boot
+    /// loader or PSCI CPU_ON leaves it.
+    pub fn boot(&mut self, el: u8, pc: u64) {
+        self.el = el;
+        self.spsel = true;
+        self.daif = 0xf << 6;
+        self.pc = pc;
+        self.state = RunState::Running;
+        self.prev_block = None;
+        self.tlb.flush();
+    }
+
+    /// Runs up to `budget` instructions.
+    pub fn run(&mut self, p: &mut dyn Arm64Platform, budget: u64) -> StopReason {
+        let r = self.run_inner(p, budget);
+        self.stats.cycles = self.cycle_count();
+        // Other PEs run between quanta: their stores may hit the marked block, so the
+        // exclusive monitor is cleared here (see exec::ldst::exclusive).
+        self.excl = None;
+        r
+    }
+
+    fn run_inner(&mut self, p: &mut dyn Arm64Platform, budget: u64) -> StopReason {
+        let mut left = budget;
+        self.update_timers(p);
+        loop {
+            match self.state {
+                RunState::Running => {}
+                RunState::Off => return StopReason::Halted,
+                RunState::Waiting => {
+                    // WFI wakes on any pending interrupt, masked or not (Arm ARM D1.6.2).
+                    if p.irq_pending() || p.fiq_pending() {
+                        self.state = RunState::Running;
+                    } else {
+                        return StopReason::Halted;
+                    }
+                }
+            }
+            if self.take_interrupt(p) {
+                continue;
+            }
+            if left == 0 {
+                return StopReason::Budget;
+            }
+            left -= self.run_block(p, left).min(left);
+            if p.attention() {
+                return StopReason::Event;
+            }
+        }
+    }
+
+    /// Takes a pending physical IRQ or FIQ if PSTATE and routing allow (Arm ARM D1.3.6).
+    fn take_interrupt(&mut self, p: &mut dyn Arm64Platform) -> bool {
+        for fiq in [true, false] {
+            let pending = if fiq { p.fiq_pending() } else { p.irq_pending() };
+            if !pending {
+                continue;
+            }
+            let target = self.sys.interrupt_target(fiq, self.el);
+            let mask_bit = if fiq { 1 << 6 } else { 1 << 7 };
+            // Interrupts to a higher EL are taken whatever PSTATE.{I,F}; to the current EL
+            // only when unmasked; to a lower EL never.
+            let take = target > self.el || (target == self.el && self.daif & mask_bit == 0);
+            if take {
+                self.stats.interrupts += 1;
+                let off = if fiq { 0x100 } else { 0x80 };
+                self.enter_exception(p, target, off, None, self.pc);
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Runs one block; returns instructions retired.
+    fn run_block(&mut self, p: &mut dyn Arm64Platform, budget: u64) -> u64 {
+        let pc = self.pc;
+        if pc & 3 != 0 {
+            // PC alignment fault on fetch (D1.3.3).
+            self.prev_block = None;
+            self.stats.instructions += 1;
+            self.take(p, Exc::pc_align(pc));
+            return 1;
+        }
+        let t = match self.translate(p, pc, Acc::Fetch, 4) {
+            Ok(t) => t,
+            Err(e) => {
+                self.prev_block = None;
+                self.stats.instructions += 1;
+                self.take(p, e);
+                return 1;
+            }
+        };
+        if t.host.is_null() {
+            // Code in MMIO: nothing to cache, and nothing to execute (no device serves code).
+            self.prev_block = None;
+            self.stats.instructions += 1;
+            let e = Exc::inst_abort_external(self.el, pc);
+            self.take(p, e);
+            return 1;
+        }
+        let key = BlockKey { pa: t.pa, va: pc, mode: 0 };
+        let ram = p.ram();
+        let found = self.blocks.lookup(key, self.prev_block, |pg| ram.code_gen(pg));
+        let (id, blk): (u32, std::rc::Rc<Block>) = match found {
+            Some(b) => b,
+            None => {
+                // SAFETY: `t.host` is the host address of `t.pa` in a RAM page (from the TLB).
+                let (body, len) = unsafe { decode_block(t.host, t.pa, pc) };
+                let ram = p.ram();
+                let Some((page, gen)) = ram.mark_code(GuestPhys(t.pa), len) else {
+                    return 0;
+                };
+                let n = body.len();
+                self.blocks.insert(key, page, gen, body, n, self.prev_block)
+            }
+        };
+        self.prev_block = Some(id);
+        self.exit_block = false;
+        let limit = (blk.body.len() as u64).min(budget.max(1)) as usize;
+        self.blk_base = self.stats.instructions;
+        let mut done = 0u64;
+        for (i, d) in blk.body[..limit].iter().enumerate() {
+            self.npc = self.pc.wrapping_add(4);
+            if let Some(mut tr) = self.trace.take() {
+                tr(self, d.raw);
+                self.trace = Some(tr);
+            }
+            self.stats.instructions = self.blk_base + i as u64 + 1;
+            done = i as u64 + 1;
+            match (d.f)(self, p, d.raw) {
+                Ok(()) => {
+                    let seq = self.npc == self.pc.wrapping_add(4);
+                    self.pc = self.npc;
+                    if !seq || self.exit_block {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    self.prev_block = None;
+                    self.take(p, e);
+                    break;
+                }
+            }
+        }
+        self.stats.instructions = self.blk_base + done;
+        done
+    }
+}
