@@ -84,6 +84,27 @@ pub enum LoadError {
     /// A command line contains a NUL byte.
     #[error("{what} contains a NUL byte")]
     NulInString { what: String },
+    /// The image file has no bytes at all.
+    #[error("image file is empty")]
+    EmptyImage,
+    /// A recognised format that this loader does not boot.
+    #[error("unsupported image format: {0}")]
+    UnsupportedFormat(&'static str),
+    /// A big-endian image for a machine that boots little-endian.
+    #[error("{0} is big-endian; only little-endian images can be booted")]
+    BigEndianImage(&'static str),
+    /// An image or boot structure does not fit in the machine's RAM.
+    #[error("{what} at {addr:#x}..+{size:#x} does not fit in guest RAM")]
+    OutsideRam { what: &'static str, addr: u64, size: u64 },
+    /// The board configuration handed to a loader or table builder is inconsistent.
+    #[error("invalid board configuration: {0}")]
+    InvalidConfig(String),
+    /// The device tree could not be built.
+    #[error("building the device tree failed: {0}")]
+    DeviceTree(String),
+    /// The device tree exceeds the 2 MiB the arm64 boot protocol allows.
+    #[error("device tree is {size:#x} bytes; the arm64 boot protocol allows at most 2 MiB")]
+    DtbTooLarge { size: u64 },
 }
 
 impl From<LoadError> for sim_core::Error {

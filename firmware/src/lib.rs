@@ -7,12 +7,15 @@
 //! * [`load_elf64`] loads ELF64 executables and enters them in 64-bit long mode with
 //!   identity-mapped page tables.
 //! * [`build_acpi`] writes RSDP, XSDT, RSDT and MADT.
+//! * [`arm64`] holds the AArch64 `virt` board's pieces: device tree, `-kernel` loader
+//!   (ELF64, Linux Image, raw), PSCI 1.1 model and semihosting decoder.
 //!
 //! Every loader returns a [`BootInfo`] describing the full initial CPU state (see
 //! [`boot`] for the contract), so the board never needs to know the image format. Bad
 //! images produce a [`LoadError`], never a panic.
 
 pub mod acpi;
+pub mod arm64;
 pub mod boot;
 mod elf;
 pub mod elf64;
