@@ -27,8 +27,13 @@ fn run_once(kernel: &[u8]) -> u64 {
     let buf = Rc::new(RefCell::new(Vec::new()));
     let cfg = PcConfig { serial: SerialOut::Buffer(buf.clone()), ..PcConfig::default() };
     let mut m = PcMachine::new(cfg).expect("machine");
-    m.load(&BootImage { kernel: kernel.to_vec(), cmdline: format!("iters={ITERS}"), modules: vec![] })
-        .expect("load");
+    m.load(&BootImage {
+        kernel: kernel.to_vec(),
+        cmdline: format!("iters={ITERS}"),
+        modules: vec![],
+        initrd: None,
+    })
+    .expect("load");
     let r = m.run(None, None);
     assert_eq!(r.exit, ExitKind::DebugExit(1));
     let out = String::from_utf8_lossy(&buf.borrow()).into_owned();

@@ -18,7 +18,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let mut machine = PcMachine::new(cfg)?;
     let kernel = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/guests/x86/bin/compute.elf"))?;
-    machine.load(&BootImage { kernel, cmdline: "iters=1000000".into(), modules: vec![] })?;
+    machine.load(&BootImage { kernel, cmdline: "iters=1000000".into(), modules: vec![], initrd: None })?;
     let outcome = machine.run(Some(100_000_000), None);
     print!("{}", String::from_utf8_lossy(&serial.borrow()));
     println!("exit: {:?} (status {})", outcome.exit, outcome.exit.status());

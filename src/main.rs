@@ -1,6 +1,7 @@
 //! The `chimera` command line.
 
 use chimera::machine::pc::{parse_size, BootImage, PcConfig, PcMachine, SerialOut};
+use chimera::machine::virt::{VirtConfig, VirtMachine};
 use chimera::ExitKind;
 use clap::{Args, Parser, Subcommand};
 use std::cell::RefCell;
@@ -15,7 +16,7 @@ static DEMO: &[u8] = include_bytes!("../examples/guests/x86/bin/demo.elf");
 const EXIT_HOST_ERROR: u8 = 12;
 
 #[derive(Parser)]
-#[command(name = "chimera", version, about = "chimera: a cycle-approximate full-system emulator (x86-64 `pc` machine)", long_about = None)]
+#[command(name = "chimera", version, about = "chimera: a cycle-approximate full-system emulator (x86-64 `pc`, AArch64 `virt`)", long_about = None)]
 struct Cli {
     #[command(subcommand)]
     cmd: Option<Cmd>,
@@ -23,7 +24,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Boot a bare-metal image (Multiboot v1 ELF32/ELF64/a.out-kludge, or plain ELF64).
+    /// Boot an image: on `pc` Multiboot v1 or plain ELF64; on `virt` an AArch64 ELF, Linux Image or raw binary.
     Run(RunArgs),
     /// Run the built-in demo guest (the default when no command is given).
     Demo(CommonArgs),
@@ -33,7 +34,7 @@ enum Cmd {
 
 #[derive(Args, Clone)]
 struct CommonArgs {
-    /// Machine board.
+    /// Machine board: `pc` (x86-64) or `virt` (AArch64).
     #[arg(short = 'M', long, default_value = "pc")]
     machine: String,
     /// Number of vCPUs.
@@ -86,19 +87,23 @@ fn read_file(p: &PathBuf, what: &str) -> Result<Vec<u8>, String> {
     std::fs::read(p).map_err(|e| format!("cannot read {what} `{}`: {e}", p.display()))
 }
 
-fn config(c: &CommonArgs) -> Result<PcConfig, String> {
-    if c.machine != "pc" {
-        return Err(format!("unknown machine `{}` (available: pc)", c.machine));
-    }
-    let mut parts = c.cpu.split(',');
-    let model = parts.next().unwrap_or("max").to_string();
-    let feats: Vec<String> = parts.map(str::to_string).collect();
-    let serial = match c.serial.as_str() {
+fn serial_out(c: &CommonArgs) -> Result<SerialOut, String> {
+    Ok(match c.serial.as_str() {
         "stdio" => SerialOut::Stdout,
         "none" => SerialOut::Null,
         s if s.starts_with("file:") && s.len() > 5 => SerialOut::File(PathBuf::from(&s[5..])),
         s => return Err(format!("--serial `{s}` must be stdio, none or file:PATH")),
-    };
+    })
+}
+
+fn config(c: &CommonArgs) -> Result<PcConfig, String> {
+    if c.machine != "pc" {
+        return Err(format!("unknown machine `{}` (available: pc, virt)", c.machine));
+    }
+    let mut parts = c.cpu.split(',');
+    let model = parts.next().unwrap_or("max").to_string();
+    let feats: Vec<String> = parts.map(str::to_string).collect();
+    let serial = serial_out(c)?;
     let mut testdev = false;
     for d in &c.devices {
         match d.as_str() {
@@ -117,7 +122,58 @@ fn config(c: &CommonArgs) -> Result<PcConfig, String> {
     })
 }
 
+/// Runs an AArch64 image on the `virt` board.
+fn run_virt(common: &CommonArgs, img: BootImage) -> Result<ExitKind, String> {
+    if common.cpu != "max" {
+        return Err(format!("--cpu `{}`: the virt board has one CPU model, `max`", common.cpu));
+    }
+    if let Some(d) = common.devices.first() {
+        return Err(format!("unknown device `{d}` for the virt board (it has none to add yet)"));
+    }
+    if common.trace.is_some() {
+        return Err("--trace is not available for the virt board yet".into());
+    }
+    let cfg = VirtConfig {
+        ram_size: parse_size(&common.memory).map_err(|e| format!("--memory: {e}"))?,
+        cpus: common.smp,
+        serial: serial_out(common)?,
+        ..VirtConfig::default()
+    };
+    let mut m = VirtMachine::new(cfg).map_err(|e| e.to_string())?;
+    m.load(&img).map_err(|e| format!("cannot load the kernel: {e}"))?;
+    let max_cycles = common.max_time_ms.map(|ms| ms.saturating_mul(1_000_000));
+    let out = m.run(common.max_insns, max_cycles);
+    write_stats(common, &m.stats_json(&out))?;
+    report(&out);
+    Ok(out.exit)
+}
+
+fn write_stats(common: &CommonArgs, j: &serde_json::Value) -> Result<(), String> {
+    if let Some(p) = &common.stats {
+        let j = serde_json::to_string_pretty(j).unwrap_or_default();
+        if p.as_os_str() == "-" {
+            eprintln!("{j}");
+        } else {
+            std::fs::write(p, j + "\n").map_err(|e| format!("cannot write stats `{}`: {e}", p.display()))?;
+        }
+    }
+    Ok(())
+}
+
+fn report(out: &chimera::machine::RunOutcome) {
+    match &out.exit {
+        ExitKind::TripleFault(why) => eprintln!("chimera: guest triple fault, CPU shut down: {why}"),
+        ExitKind::Limit => eprintln!("chimera: limit reached after {} instructions", out.instructions),
+        ExitKind::Hang => eprintln!("chimera: guest hung: every CPU halted and no event can wake it"),
+        ExitKind::Reset => eprintln!("chimera: guest requested a reset; stopping"),
+        _ => {}
+    }
+}
+
 fn run(common: &CommonArgs, img: BootImage) -> Result<ExitKind, String> {
+    if common.machine == "virt" {
+        return run_virt(common, img);
+    }
     let cfg = config(common)?;
     let mut m = PcMachine::new(cfg).map_err(|e| e.to_string())?;
     m.load(&img).map_err(|e| format!("cannot load the kernel: {e}"))?;
@@ -134,21 +190,8 @@ fn run(common: &CommonArgs, img: BootImage) -> Result<ExitKind, String> {
     for c in m.cpus.iter_mut() {
         c.trace = None; // flushes the trace writer
     }
-    if let Some(p) = &common.stats {
-        let j = serde_json::to_string_pretty(&m.stats_json(&out)).unwrap_or_default();
-        if p.as_os_str() == "-" {
-            eprintln!("{j}");
-        } else {
-            std::fs::write(p, j + "\n").map_err(|e| format!("cannot write stats `{}`: {e}", p.display()))?;
-        }
-    }
-    match &out.exit {
-        ExitKind::TripleFault(why) => eprintln!("chimera: guest triple fault, CPU shut down: {why}"),
-        ExitKind::Limit => eprintln!("chimera: limit reached after {} instructions", out.instructions),
-        ExitKind::Hang => eprintln!("chimera: guest hung: every CPU halted and no event can wake it"),
-        ExitKind::Reset => eprintln!("chimera: guest requested a reset; stopping"),
-        _ => {}
-    }
+    write_stats(common, &m.stats_json(&out))?;
+    report(&out);
     Ok(out.exit)
 }
 
@@ -166,14 +209,19 @@ fn main() -> ExitCode {
         Some(Cmd::Run(a)) => (|| {
             let kernel = read_file(&a.kernel, "kernel")?;
             let mut modules = Vec::new();
+            let mut initrd = None;
             if let Some(i) = &a.initrd {
-                modules.push((read_file(i, "initrd")?, i.display().to_string()));
+                if a.common.machine == "virt" {
+                    initrd = Some(read_file(i, "initrd")?);
+                } else {
+                    modules.push((read_file(i, "initrd")?, i.display().to_string()));
+                }
             }
             for m in &a.modules {
                 let (f, cmd) = m.split_once(',').unwrap_or((m.as_str(), m.as_str()));
                 modules.push((read_file(&PathBuf::from(f), "module")?, cmd.to_string()));
             }
-            run(&a.common, BootImage { kernel, cmdline: a.append.clone(), modules })
+            run(&a.common, BootImage { kernel, cmdline: a.append.clone(), modules, initrd })
         })(),
         Some(Cmd::Demo(c)) => run(&c, BootImage { kernel: DEMO.to_vec(), ..Default::default() }),
         None => {

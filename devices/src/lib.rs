@@ -1,4 +1,4 @@
-//! Device models of chimera's `pc` board.
+//! Device models of chimera's `pc` and AArch64 `virt` boards.
 //!
 //! Every device is deterministic: time comes only from the machine tick (1 tick = 1 ns of a
 //! nominal 1 GHz CPU clock, the TSC equals the tick count), timers use scheduled events on the
@@ -18,6 +18,9 @@
 //! | [`hpet`] | [`Hpet`] IA-PC HPET, 3 timers | MMIO 0xfed00000 len 0x400, B4_8 |
 //! | [`pc_testdev`] | [`PcTestdev`] QEMU `pc-testdev` | PIO 0xe0/0xe4/0xe8/0x2000, MMIO 0xff000000 |
 //! | [`power`] | [`Power`] ACPI PM1a_CNT, reset control, port 92 | PIO 0x604 len 2, 0xcf9, 0x92 |
+//! | [`pl011`] | [`Pl011`] Arm PrimeCell UART (`virt`, SPI 1) | MMIO 0x09000000 len 0x1000, B1_4 |
+//! | [`pl031`] | [`Pl031`] Arm PrimeCell RTC (`virt`, SPI 2) | MMIO 0x09010000 len 0x1000, B4 |
+//! | [`gicv3`] | [`GicV3`] GICv3 (`virt`); ICC_* via the board | MMIO 0x08000000 len 0x10000, 0x080a0000 len 0x20000/CPU, ANY |
 //!
 //! [`apic`] holds the [`ApicMessage`] type the IOAPIC and local APICs exchange through the
 //! board.
@@ -25,12 +28,15 @@
 pub mod apic;
 pub mod debug_exit;
 pub mod fw_cfg;
+pub mod gicv3;
 pub mod hpet;
 pub mod i8254;
 pub mod i8259;
 pub mod ioapic;
 pub mod lapic;
 pub mod pc_testdev;
+pub mod pl011;
+pub mod pl031;
 pub mod power;
 pub mod rtc;
 pub mod uart16550;
@@ -38,12 +44,15 @@ pub mod uart16550;
 pub use apic::{ApicAction, ApicMessage, DeliveryMode, Shorthand};
 pub use debug_exit::DebugExit;
 pub use fw_cfg::FwCfg;
+pub use gicv3::{GicDistributor, GicRedistributors, GicV3, IccReg};
 pub use hpet::Hpet;
 pub use i8254::Pit;
 pub use i8259::DualPic;
 pub use ioapic::Ioapic;
 pub use lapic::Lapic;
 pub use pc_testdev::PcTestdev;
+pub use pl011::Pl011;
+pub use pl031::Pl031;
 pub use power::Power;
 pub use rtc::Rtc;
 pub use uart16550::Uart16550;
@@ -193,6 +202,72 @@ mod robustness {
         hammer_mmio(io, 0xfec0_0000, 0x48, 10);
         let td = Rig::new(PcTestdev::new(lines)).mmio(0xff00_0000, 0x10000, AccessSize::ANY);
         hammer_mmio(td, 0xff00_0000, 0x10000, 11);
+    }
+
+    #[test]
+    fn virt_devices_survive_random_accesses() {
+        let lines = IrqLines::new();
+        let mut uart = Pl011::new(lines.line(1), Box::new(std::io::sink()));
+        uart.push_input(&[0x55; 100]);
+        let r = Rig::new(uart).mmio(0x0900_0000, pl011::PL011_MMIO_SIZE, pl011::PL011_ACCESS);
+        hammer_mmio(r, 0x0900_0000, 0x50, 13);
+        let r = Rig::new(Pl011::new(lines.line(1), Box::new(std::io::sink()))).mmio(
+            0x0900_0000,
+            pl011::PL011_MMIO_SIZE,
+            pl011::PL011_ACCESS,
+        );
+        hammer_mmio(r, 0x0900_0000, 0x1000, 14);
+        let rtc = Pl031::new(lines.line(2), 1_767_225_600);
+        let r = Rig::new(rtc).mmio(0x0901_0000, pl031::PL031_MMIO_SIZE, pl031::PL031_ACCESS);
+        hammer_mmio(r, 0x0901_0000, 0x20, 15);
+        let rtc = Pl031::new(lines.line(2), u64::MAX);
+        let r = Rig::new(rtc).mmio(0x0901_0000, pl031::PL031_MMIO_SIZE, pl031::PL031_ACCESS);
+        hammer_mmio(r, 0x0901_0000, 0x1000, 16);
+        for (seed, len) in [(17, 0x800u64), (18, 0x10000)] {
+            let gic = std::rc::Rc::new(std::cell::RefCell::new(GicV3::new(3, 100)));
+            let d = Rig::new(GicV3::distributor(&gic)).mmio(0x0800_0000, gicv3::GICD_SIZE, gicv3::GIC_ACCESS);
+            hammer_mmio(d, 0x0800_0000, len, seed);
+            let r = Rig::new(GicV3::redistributors(&gic)).mmio(
+                0x080a_0000,
+                3 * gicv3::GICR_FRAME_SIZE,
+                gicv3::GIC_ACCESS,
+            );
+            hammer_mmio(r, 0x080a_0000, 3 * gicv3::GICR_FRAME_SIZE, seed + 10);
+        }
+    }
+
+    #[test]
+    fn gic_survives_random_use() {
+        let mut g = Lcg(19);
+        let mut gic = GicV3::new(4, 64);
+        for _ in 0..50_000 {
+            let cpu = (g.next() % 5) as usize; // includes one PE that does not exist
+            match g.next() % 8 {
+                0 => {
+                    let off = g.pick(&[0u64, 0x80, 0x104, 0x184, 0x204, 0x284, 0x304, 0x384, 0x420, 0xc08]);
+                    gic.dist_write(off + (g.next() % 3) * 4, 4, g.next());
+                }
+                1 => gic.dist_write(0x6100 + (g.next() % 70) * 8, 8, g.next() >> (g.next() % 64)),
+                2 => {
+                    let off =
+                        g.pick(&[0x14u64, 0, 0x10080, 0x10100, 0x10200, 0x10300, 0x10380, 0x10400, 0x10c04]);
+                    gic.redist_write(cpu as u64 * gicv3::GICR_FRAME_SIZE + off, 4, g.next());
+                }
+                3 => gic.set_spi((g.next() % 100) as usize, g.next() & 1 == 0),
+                4 => gic.set_ppi(cpu, (g.next() % 40) as u32, g.next() & 1 == 0),
+                5 => gic.update_spis_from_lines(g.next() as u32, g.next() as u32),
+                6 => {
+                    let reg = g.pick(&IccReg::ALL);
+                    gic.icc_write(cpu, reg, g.next() >> (g.next() % 64));
+                }
+                _ => {
+                    let reg = g.pick(&IccReg::ALL);
+                    let _ = gic.icc_read(cpu, reg);
+                    let _ = gic.sysreg_read(cpu, g.next() as u16);
+                }
+            }
+            let _ = (gic.irq_pending(cpu), gic.fiq_pending(cpu));
+        }
     }
 
     #[test]

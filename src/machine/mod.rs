@@ -1,6 +1,7 @@
 //! Machine boards and the outcome of a run.
 
 pub mod pc;
+pub mod virt;
 
 use serde::Serialize;
 

@@ -45,6 +45,19 @@ impl Write for BufWriter {
     }
 }
 
+/// Opens the serial output sink.
+pub(crate) fn serial_writer(serial: &SerialOut) -> Result<Box<dyn Write>> {
+    Ok(match serial {
+        SerialOut::Stdout => Box::new(std::io::stdout()),
+        SerialOut::Null => Box::new(std::io::sink()),
+        SerialOut::Buffer(b) => Box::new(BufWriter(b.clone())),
+        SerialOut::File(p) => Box::new(std::fs::File::create(p).map_err(|e| Error::Io {
+            what: format!("creating serial output file {}", p.display()),
+            source: e,
+        })?),
+    })
+}
+
 /// Configuration of a `pc` machine.
 #[derive(Clone)]
 pub struct PcConfig {
@@ -90,6 +103,9 @@ pub struct BootImage {
     pub cmdline: String,
     /// Multiboot modules: (bytes, module command line).
     pub modules: Vec<(Vec<u8>, String)>,
+    /// Initial RAM disk for boards that pass one directly (`virt`); on `pc` it is the first
+    /// Multiboot module instead.
+    pub initrd: Option<Vec<u8>>,
 }
 
 const LOW_RAM_END: u64 = 0xc000_0000;
@@ -335,15 +351,7 @@ impl PcMachine {
         let signals = Signals::new();
         let mut bus = Bus::new();
 
-        let out: Box<dyn Write> = match &cfg.serial {
-            SerialOut::Stdout => Box::new(std::io::stdout()),
-            SerialOut::Null => Box::new(std::io::sink()),
-            SerialOut::Buffer(b) => Box::new(BufWriter(b.clone())),
-            SerialOut::File(p) => Box::new(std::fs::File::create(p).map_err(|e| Error::Io {
-                what: format!("creating serial output file {}", p.display()),
-                source: e,
-            })?),
-        };
+        let out = serial_writer(&cfg.serial)?;
         let uart = Rc::new(RefCell::new(Uart16550::new(lines.line(4), out)));
         let d = bus.add_device(uart.clone());
         bus.map_pio(d, 0x3f8, 8, AccessSize::B1)?;
