@@ -271,6 +271,14 @@ impl Arm64Cpu {
     /// Runs one block; returns instructions retired.
     fn run_block(&mut self, p: &mut dyn Arm64Platform, budget: u64) -> u64 {
         let pc = self.pc;
+        if self.il {
+            // PSTATE.IL set by an illegal exception return: the next instruction takes an
+            // Illegal Execution state exception (D1.4.x, EC 0x0e).
+            self.prev_block = None;
+            self.stats.instructions += 1;
+            self.take(p, Exc::illegal_state());
+            return 1;
+        }
         if pc & 3 != 0 {
             // PC alignment fault on fetch (D1.3.3).
             self.prev_block = None;

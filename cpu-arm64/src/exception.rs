@@ -71,6 +71,10 @@ impl Exc {
     pub const fn undef() -> Self {
         Self::new(ec::UNKNOWN, 0)
     }
+    /// Illegal Execution state (EC 0x0e, D1.4.4).
+    pub const fn illegal_state() -> Self {
+        Self::new(ec::ILLEGAL_STATE, 0)
+    }
     /// SVC #imm (Arm ARM C6.2 SVC; ISS = imm16).
     pub const fn svc(imm: u16) -> Self {
         Self { ret_next: true, ..Self::new(ec::SVC64, imm as u32) }

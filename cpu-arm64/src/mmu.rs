@@ -83,6 +83,9 @@ struct Walk {
     pa: u64,
     perm: u8,
     size_bits: u32,
+    /// MAIR attribute byte and shareability (descriptor SH) for PAR_EL1.
+    attr: u8,
+    sh: u8,
 }
 
 impl Arm64Cpu {
@@ -206,7 +209,7 @@ impl Arm64Cpu {
             }
             // DEVICE matters only to data accesses (fetches never check it).
             let perm = R0 | W0 | X0 | R1 | W1 | X1 | DEVICE;
-            return Ok(Walk { pa: va_t, perm, size_bits: 12 });
+            return Ok(Walk { pa: va_t, perm, size_bits: 12, attr: 0, sh: 2 });
         }
         let tcr = self.sys.tcr[r];
         // Which half of the address space (D8.2.3): EL1&0 has TTBR0 (top bits 0) and TTBR1
@@ -344,7 +347,9 @@ impl Arm64Cpu {
                 // Instruction fetch from Device memory is a permission fault (D8.4.3 / B2.7.2).
                 perm &= !(X0 | X1);
             }
-            return Ok(Walk { pa: oa, perm, size_bits });
+            // Device memory reports Outer Shareable (D17.2.115 PAR_EL1.SH).
+            let sh = if device { 2 } else { ((desc >> 8) & 3) as u8 };
+            return Ok(Walk { pa: oa, perm, size_bits, attr: attr as u8, sh });
         }
     }
 
@@ -356,7 +361,18 @@ impl Arm64Cpu {
         let r = self.translate_as(p, va, if write { Acc::Write } else { Acc::Read }, 1, el0 && saved != 0);
         self.el = saved;
         self.sys.par_el1 = match r {
-            Ok(t) => t.pa & !0xfff & ((1 << 48) - 1),
+            Ok(t) => {
+                // Attributes come from a fresh walk (the TLB keeps only what the fast path needs).
+                let (attr, sh) = {
+                    let saved = self.el;
+                    self.el = if el0 { 0 } else { regime };
+                    let va_t = self.tbi(va);
+                    let w = self.walk(p, va, va_t, regime, Acc::Read);
+                    self.el = saved;
+                    w.map(|w| (w.attr, w.sh)).unwrap_or((0, 0))
+                };
+                (attr as u64) << 56 | (t.pa & !0xfff & ((1 << 48) - 1)) | (sh as u64) << 7
+            }
             Err(e) => 1 | ((e.iss as u64) & 0x3f) << 1,
         };
     }
