@@ -48,8 +48,6 @@ pub struct Decoded {
     pub next: u64,
     /// Position in the block (instruction counts are settled from it).
     pub idx: u8,
-    /// Condition code of a Jcc (resolved at decode time).
-    pub cc: iced_x86::ConditionCode,
     /// IRET loads RF, which must then survive the instruction (SDM Vol 3B 17.3.1.1).
     pub loads_rf: bool,
     /// A near relative JMP/Jcc: the block may loop back to itself without a new lookup.
@@ -86,7 +84,6 @@ pub fn decode(i: Instruction, bitness: u32) -> Decoded {
         disp: 0,
         next: i.next_ip(),
         idx: 0,
-        cc: iced_x86::ConditionCode::None,
         loads_rf: matches!(i.mnemonic(), M::Iret | M::Iretd | M::Iretq),
         near_branch: matches!(
             i.op0_kind(),

@@ -479,11 +479,6 @@ macro_rules! sized {
     };
 }
 
-/// Picks a specialized handler for `i` in 64-bit mode and fills the operand fields of `d`.
-pub fn specialize(i: &Instruction, d: &mut Decoded) -> Option<FastHandler> {
-    pick(i, d)
-}
-
 /// A near-branch target that is canonical whatever the paging mode (48-bit canonical implies
 /// 57-bit canonical), so the branch needs no check at run time (SDM Vol 1 3.3.7.1).
 fn static_target(i: &Instruction) -> Option<u64> {
@@ -491,7 +486,8 @@ fn static_target(i: &Instruction) -> Option<u64> {
     crate::mem::canonical(t, 48).then_some(t)
 }
 
-fn pick(i: &Instruction, d: &mut Decoded) -> Option<FastHandler> {
+/// Picks a specialized handler for `i` in 64-bit mode and fills the operand fields of `d`.
+pub fn specialize(i: &Instruction, d: &mut Decoded) -> Option<FastHandler> {
     if i.has_lock_prefix() {
         return None;
     }
@@ -619,8 +615,7 @@ fn pick(i: &Instruction, d: &mut Decoded) -> Option<FastHandler> {
         }
         _ if i.is_jcc_short_or_near() && k0 == OpKind::NearBranch64 => {
             d.imm = static_target(i)?;
-            d.cc = i.condition_code();
-            Some(jcc_fn(d.cc))
+            Some(jcc_fn(i.condition_code()))
         }
         M::Movzx | M::Movsx | M::Movsxd if k0 == OpKind::Register => {
             let (r0, s0) = reg64(i.op0_register())?;
