@@ -261,7 +261,7 @@ impl Arm64Cpu {
             if take {
                 self.stats.interrupts += 1;
                 let off = if fiq { 0x100 } else { 0x80 };
-                self.enter_exception(p, target, off, None, self.pc);
+                self.enter_exception(target, off, None, self.pc);
                 return true;
             }
         }
@@ -276,22 +276,22 @@ impl Arm64Cpu {
             // Illegal Execution state exception (D1.4.x, EC 0x0e).
             self.prev_block = None;
             self.stats.instructions += 1;
-            self.take(p, Exc::illegal_state());
+            self.take(Exc::illegal_state());
             return 1;
         }
         if pc & 3 != 0 {
             // PC alignment fault on fetch (D1.3.3).
             self.prev_block = None;
             self.stats.instructions += 1;
-            self.take(p, Exc::pc_align(pc));
+            self.take(Exc::pc_align(pc));
             return 1;
         }
-        let t = match self.translate(p, pc, Acc::Fetch, 4) {
+        let t = match self.translate(p, pc, Acc::Fetch) {
             Ok(t) => t,
             Err(e) => {
                 self.prev_block = None;
                 self.stats.instructions += 1;
-                self.take(p, e);
+                self.take(e);
                 return 1;
             }
         };
@@ -299,8 +299,8 @@ impl Arm64Cpu {
             // Code in MMIO: nothing to cache, and nothing to execute (no device serves code).
             self.prev_block = None;
             self.stats.instructions += 1;
-            let e = Exc::inst_abort_external(self.el, pc);
-            self.take(p, e);
+            let e = Exc::inst_abort_external(pc);
+            self.take(e);
             return 1;
         }
         let key = BlockKey { pa: t.pa, va: pc, mode: 0 };
@@ -310,7 +310,7 @@ impl Arm64Cpu {
             Some(b) => b,
             None => {
                 // SAFETY: `t.host` is the host address of `t.pa` in a RAM page (from the TLB).
-                let (body, len) = unsafe { decode_block(t.host, t.pa, pc) };
+                let (body, len) = unsafe { decode_block(t.host, t.pa) };
                 let ram = p.ram();
                 let Some((page, gen)) = ram.mark_code(GuestPhys(t.pa), len) else {
                     return 0;
@@ -342,7 +342,7 @@ impl Arm64Cpu {
                 }
                 Err(e) => {
                     self.prev_block = None;
-                    self.take(p, e);
+                    self.take(e);
                     break;
                 }
             }

@@ -137,13 +137,13 @@ pub fn classify(raw: u32) -> (Handler, bool) {
     h
 }
 
-/// Decodes the block at host pointer `host` (physical `pa`, virtual `pc`): at most
+/// Decodes the block at host pointer `host` (physical `pa`): at most
 /// [`MAX_BLOCK`] instructions, not past the page end. Returns the body and its length in
 /// bytes.
 ///
 /// # Safety
 /// `host` must point at byte `pa & 0xfff` of a readable 4 KiB page of guest RAM.
-pub unsafe fn decode_block(host: *mut u8, pa: u64, _pc: u64) -> (Box<[Decoded]>, u64) {
+pub unsafe fn decode_block(host: *mut u8, pa: u64) -> (Box<[Decoded]>, u64) {
     let avail = ((0x1000 - (pa & 0xfff)) / 4) as usize;
     let mut body = Vec::with_capacity(avail.min(MAX_BLOCK));
     for k in 0..avail.min(MAX_BLOCK) {

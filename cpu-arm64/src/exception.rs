@@ -2,7 +2,6 @@
 //! exception return (D1.11).
 
 use crate::cpu::Arm64Cpu;
-use crate::platform::Arm64Platform;
 
 /// Exception classes (ESR_ELx.EC, Arm ARM D17.2.37 table).
 pub mod ec {
@@ -108,7 +107,7 @@ impl Exc {
         Self { far: Some(va), ..Self::new(ec::IABT_SAME, fsc as u32) }
     }
     /// A synchronous external abort on instruction fetch at `pc`.
-    pub const fn inst_abort_external(_el: u8, pc: u64) -> Self {
+    pub const fn inst_abort_external(pc: u64) -> Self {
         Self::inst_abort(pc, fsc::EXTERNAL)
     }
     /// A trapped MSR/MRS/SYS (EC 0x18, ISS per D17.2.37 "ISS encoding for an exception from
@@ -136,7 +135,7 @@ impl Exc {
 
 impl Arm64Cpu {
     /// Takes synchronous exception `e` raised by the instruction at `self.pc`.
-    pub(crate) fn take(&mut self, p: &mut dyn Arm64Platform, e: Exc) {
+    pub(crate) fn take(&mut self, e: Exc) {
         let from = self.el;
         let mut target = if e.target != 0 { e.target.max(from) } else { from.max(1) };
         // HCR_EL2.TGE routes exceptions from EL0 that would go to EL1 to EL2 (D1.10.4).
@@ -157,14 +156,13 @@ impl Arm64Cpu {
         let esr = (ec as u64) << 26 | 1 << 25 | (iss as u64 & 0x1ff_ffff);
         self.stats.count_exception(ec);
         let ret = if e.ret_next { self.pc.wrapping_add(4) } else { self.pc };
-        self.enter_exception(p, target, 0, Some((esr, e.far)), ret);
+        self.enter_exception(target, 0, Some((esr, e.far)), ret);
     }
 
     /// Exception entry to `target` at vector offset `kind` (0 sync, 0x80 IRQ, 0x100 FIQ,
     /// 0x180 SError) with the syndrome for synchronous exceptions (Arm ARM D1.10.2).
     pub(crate) fn enter_exception(
         &mut self,
-        _p: &mut dyn Arm64Platform,
         target: u8,
         kind: u64,
         syndrome: Option<(u64, Option<u64>)>,

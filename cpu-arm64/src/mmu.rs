@@ -107,9 +107,8 @@ impl Arm64Cpu {
         p: &mut dyn Arm64Platform,
         va: u64,
         acc: Acc,
-        size: u64,
     ) -> Result<Translation, Exc> {
-        self.translate_as(p, va, acc, size, false)
+        self.translate_as(p, va, acc, false)
     }
 
     pub(crate) fn translate_as(
@@ -117,7 +116,6 @@ impl Arm64Cpu {
         p: &mut dyn Arm64Platform,
         va: u64,
         acc: Acc,
-        _size: u64,
         unpriv: bool,
     ) -> Result<Translation, Exc> {
         let regime = self.regime();
@@ -358,7 +356,7 @@ impl Arm64Cpu {
     pub(crate) fn at(&mut self, p: &mut dyn Arm64Platform, va: u64, write: bool, el0: bool, regime: u8) {
         let saved = self.el;
         self.el = if el0 { 0 } else { regime };
-        let r = self.translate_as(p, va, if write { Acc::Write } else { Acc::Read }, 1, el0 && saved != 0);
+        let r = self.translate_as(p, va, if write { Acc::Write } else { Acc::Read }, el0 && saved != 0);
         self.el = saved;
         self.sys.par_el1 = match r {
             Ok(t) => {
@@ -395,7 +393,7 @@ impl Arm64Cpu {
             }
             return Ok(v);
         }
-        let t = self.translate_as(p, va, Acc::Read, size, unpriv)?;
+        let t = self.translate_as(p, va, Acc::Read, unpriv)?;
         self.check_align(va, size, aligned, t.device, Acc::Read)?;
         if !t.host.is_null() {
             // SAFETY: `host` points into a RAM page and the access does not cross it.
@@ -427,14 +425,14 @@ impl Arm64Cpu {
         if (va & 0xfff) + size > 0x1000 {
             self.check_align(va, size, aligned, false, Acc::Write)?;
             // Both pages must be writable before anything is written.
-            self.translate_as(p, va, Acc::Write, 1, unpriv)?;
-            self.translate_as(p, va.wrapping_add(size - 1), Acc::Write, 1, unpriv)?;
+            self.translate_as(p, va, Acc::Write, unpriv)?;
+            self.translate_as(p, va.wrapping_add(size - 1), Acc::Write, unpriv)?;
             for i in 0..size {
                 self.write(p, va.wrapping_add(i), 1, val >> (8 * i), false, unpriv)?;
             }
             return Ok(());
         }
-        let t = self.translate_as(p, va, Acc::Write, size, unpriv)?;
+        let t = self.translate_as(p, va, Acc::Write, unpriv)?;
         self.check_align(va, size, aligned, t.device, Acc::Write)?;
         if !t.host.is_null() {
             // SAFETY: a non-null `code` points at this page's mask in the machine's GuestRam.
@@ -471,7 +469,7 @@ impl Arm64Cpu {
 
     /// The physical address of a data access at `va` (for the exclusive monitor).
     pub(crate) fn data_pa(&mut self, p: &mut dyn Arm64Platform, va: u64, write: bool) -> Result<u64, Exc> {
-        Ok(self.translate(p, va, if write { Acc::Write } else { Acc::Read }, 1)?.pa)
+        Ok(self.translate(p, va, if write { Acc::Write } else { Acc::Read })?.pa)
     }
 }
 

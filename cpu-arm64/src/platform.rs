@@ -39,8 +39,6 @@ pub trait Arm64Platform {
     fn icc_read(&mut self, enc: u16) -> Option<u64>;
     /// A GIC CPU-interface system register write; `false` when there is no such register.
     fn icc_write(&mut self, enc: u16, val: u64) -> bool;
-    /// The generic timer's system counter frequency in Hz (CNTFRQ_EL0 reset value).
-    fn counter_hz(&self) -> u64;
     /// The generic timer's physical count (CNTPCT_EL0), derived from machine time.
     fn counter(&self) -> u64;
     /// The timer outputs of this CPU changed (level of the physical, virtual, hypervisor and

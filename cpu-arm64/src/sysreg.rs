@@ -266,10 +266,6 @@ impl Arm64Cpu {
         }
     }
 
-    fn counter(&self, p: &dyn Arm64Platform) -> u64 {
-        p.counter()
-    }
-
     /// EL0 access to a timer/counter register allowed by CNTKCTL_EL1 (D11.2.2)?
     fn el0_timer_ok(&self, e: u16) -> bool {
         let k = self.sys.cntkctl_el1;
@@ -293,7 +289,7 @@ impl Arm64Cpu {
             self.el0_check(e, raw)?;
         }
         let s = &self.sys;
-        let cnt = self.counter(p);
+        let cnt = p.counter();
         let vcnt = cnt.wrapping_sub(s.cntvoff_el2);
         Ok(match e {
             r::MIDR_EL1 => MIDR,
@@ -457,7 +453,7 @@ impl Arm64Cpu {
             }
             self.el0_check(e, raw)?;
         }
-        let cnt = self.counter(p);
+        let cnt = p.counter();
         let vcnt = cnt.wrapping_sub(self.sys.cntvoff_el2);
         let s = &mut self.sys;
         let mut translation = false;

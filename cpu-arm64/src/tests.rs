@@ -51,9 +51,6 @@ impl Arm64Platform for Mock {
     fn icc_write(&mut self, _enc: u16, _val: u64) -> bool {
         false
     }
-    fn counter_hz(&self) -> u64 {
-        62_500_000
-    }
     fn counter(&self) -> u64 {
         1000
     }

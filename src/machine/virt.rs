@@ -136,11 +136,7 @@ impl Arm64Platform for VirtPlatform {
         self.gic.borrow_mut().sysreg_read(self.cur, enc)
     }
     fn icc_write(&mut self, enc: u16, val: u64) -> bool {
-        let ok = self.gic.borrow_mut().sysreg_write(self.cur, enc, val);
-        ok
-    }
-    fn counter_hz(&self) -> u64 {
-        COUNTER_HZ
+        self.gic.borrow_mut().sysreg_write(self.cur, enc, val)
     }
     fn counter(&self) -> u64 {
         self.now / TICKS_PER_COUNT

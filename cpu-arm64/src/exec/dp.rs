@@ -38,7 +38,7 @@ pub fn add_sub(c: &mut Arm64Cpu, _p: &mut dyn Arm64Platform, i: u32) -> R {
     };
     let (r, f) = if sub { add_with_carry(a, !b, true, sf) } else { add_with_carry(a, b, false, sf) };
     if s {
-        c.set_nzcv(f);
+        c.nzcv = f;
     }
     let r = trunc(r, sf);
     if rd_sp {
@@ -57,7 +57,7 @@ pub fn adc_sbc(c: &mut Arm64Cpu, _p: &mut dyn Arm64Platform, i: u32) -> R {
     let b = if bit(i, 30) { !b } else { b };
     let (r, f) = add_with_carry(a, b, c.nzcv & (1 << 29) != 0, sf);
     if bit(i, 29) {
-        c.set_nzcv(f);
+        c.nzcv = f;
     }
     c.set_xr(bits(i, 4, 0), trunc(r, sf));
     Ok(())
@@ -102,7 +102,7 @@ pub fn logical(c: &mut Arm64Cpu, _p: &mut dyn Arm64Platform, i: u32) -> R {
     );
     if opc == 3 {
         let n = if sf { r >> 63 } else { r >> 31 } != 0;
-        c.set_nzcv(nzcv(n, r == 0, false, false));
+        c.nzcv = nzcv(n, r == 0, false, false);
     }
     // The immediate forms (other than ANDS) may write SP.
     if imm_form && opc != 3 {
@@ -150,7 +150,6 @@ pub fn bitfield(c: &mut Arm64Cpu, _p: &mut dyn Arm64Platform, i: u32) -> R {
     };
     let rd = bits(i, 4, 0);
     let src = trunc(c.xr(bits(i, 9, 5)), sf);
-    let width = if sf { 64 } else { 32 };
     let rot = if immr == 0 {
         src
     } else if sf {
@@ -172,7 +171,6 @@ pub fn bitfield(c: &mut Arm64Cpu, _p: &mut dyn Arm64Platform, i: u32) -> R {
         2 => rot & wmask & tmask,
         _ => return Err(Exc::undef()),
     };
-    let _ = width;
     c.set_xr(rd, trunc(r, sf));
     Ok(())
 }
@@ -235,9 +233,9 @@ pub fn ccmp(c: &mut Arm64Cpu, _p: &mut dyn Arm64Platform, i: u32) -> R {
         let b = if bit(i, 11) { bits(i, 20, 16) as u64 } else { c.xr(bits(i, 20, 16)) };
         let (_, f) =
             if bit(i, 30) { add_with_carry(a, !b, true, sf) } else { add_with_carry(a, b, false, sf) };
-        c.set_nzcv(f);
+        c.nzcv = f;
     } else {
-        c.set_nzcv((bits(i, 3, 0) as u64) << 28);
+        c.nzcv = (bits(i, 3, 0) as u64) << 28;
     }
     Ok(())
 }

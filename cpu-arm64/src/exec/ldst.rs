@@ -152,8 +152,8 @@ pub fn pair(c: &mut Arm64Cpu, p: &mut dyn Arm64Platform, i: u32) -> R {
     } else {
         let (a, d) = (c.xr(rt), c.xr(rt2));
         // Both halves are checked before either is written (the pair is one access).
-        c.translate(p, addr, crate::mmu::Acc::Write, bytes)?;
-        c.translate(p, addr.wrapping_add(2 * bytes - 1), crate::mmu::Acc::Write, bytes)?;
+        c.translate(p, addr, crate::mmu::Acc::Write)?;
+        c.translate(p, addr.wrapping_add(2 * bytes - 1), crate::mmu::Acc::Write)?;
         c.write(p, addr, bytes, a, false, false)?;
         c.write(p, addr.wrapping_add(bytes), bytes, d, false, false)?;
         if mode == 1 || mode == 3 {

@@ -8,8 +8,6 @@ pub mod dp;
 pub mod ldst;
 pub mod system;
 
-use crate::cpu::Arm64Cpu;
-
 /// Bits `hi..=lo` of `v`.
 #[inline(always)]
 pub fn bits(v: u32, hi: u32, lo: u32) -> u32 {
@@ -170,12 +168,4 @@ pub fn extend(v: u64, option: u32, sh: u32) -> u64 {
         _ => v,
     };
     x << sh
-}
-
-impl Arm64Cpu {
-    /// Sets PSTATE.NZCV.
-    #[inline(always)]
-    pub(crate) fn set_nzcv(&mut self, f: u64) {
-        self.nzcv = f;
-    }
 }

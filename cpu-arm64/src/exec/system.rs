@@ -181,7 +181,7 @@ pub fn sys(c: &mut Arm64Cpu, p: &mut dyn Arm64Platform, i: u32) -> R {
                 return Err(Exc::sysreg_trap(i, 1));
             }
             let base = v & !63;
-            c.translate(p, base, Acc::Write, 64)?;
+            c.translate(p, base, Acc::Write)?;
             for k in 0..8 {
                 c.write(p, base + 8 * k, 8, 0, false, false)?;
             }
@@ -193,11 +193,11 @@ pub fn sys(c: &mut Arm64Cpu, p: &mut dyn Arm64Platform, i: u32) -> R {
             if c.el == 0 && !uci {
                 return Err(Exc::sysreg_trap(i, 1));
             }
-            c.translate(p, v, Acc::Read, 1)?;
+            c.translate(p, v, Acc::Read)?;
             Ok(())
         }
         (7, 0, 6, 1) => {
-            c.translate(p, v, Acc::Write, 1)?;
+            c.translate(p, v, Acc::Write)?;
             Ok(())
         }
         // DC ISW, CSW, CISW (set/way): no cache to clean.
