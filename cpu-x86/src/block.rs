@@ -13,11 +13,14 @@ use crate::state::{flags, Mode, CS};
 use iced_x86::{Decoder, DecoderOptions, FlowControl, Instruction, Mnemonic as M, OpKind};
 use sim_core::{BlockKey, GuestPhys};
 
-/// A handler that takes the decoded form (operands resolved at decode time). `Ok` means
-/// "go on with the next instruction of the block"; [`LEAVE`] means the instruction completed
-/// and control leaves the block (a taken branch, or a request to end it); any other error is
-/// the instruction's exception. Handlers do not set RIP for in-line flow: the loop does when
-/// the block ends or an instruction faults.
+/// A handler that takes the decoded form (operands resolved at decode time). Handlers are
+/// threaded: one that completes in line ends by calling the next instruction's handler
+/// ([`next`]), and the block's [`block_end`] entry returns `Ok`. An error leaves the block:
+/// [`LEAVE`] means the instruction completed and control goes elsewhere (a taken branch, or a
+/// request to end the block); any other error is the instruction's exception. Either way the
+/// handler records its position in `X86Cpu::left_idx` ([`leave`], [`generic`]). Handlers do
+/// not set RIP for in-line flow: the block loop does when the block ends or an instruction
+/// faults.
 pub type FastHandler = fn(&mut X86Cpu, &mut dyn X86Platform, &Decoded) -> crate::fault::X<()>;
 
 /// Not an exception (vectors are below 32): the instruction completed and the block ends
@@ -29,6 +32,7 @@ pub const NO_REG: u8 = 0xff;
 
 /// One decoded instruction: its handler, chosen at decode time, and operand fields for the
 /// specialized handlers (exec/fast.rs).
+#[derive(Clone)]
 pub struct Decoded {
     /// What runs: a specialized handler, or [`generic`] calling `h`.
     pub f: FastHandler,
@@ -60,11 +64,43 @@ pub(crate) fn generic(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> c
     c.materialize();
     c.rip = d.next;
     c.stats.instructions = c.blk_base + d.idx as u64 + 1;
+    c.left_idx = d.idx;
     (d.h)(c, p, &d.i)?;
     if c.exit_block | (c.rip != d.next) {
         return Err(LEAVE);
     }
+    next(c, p, d)
+}
+
+/// Goes on with the instruction after `d` in its block (a call in tail position, so a block
+/// runs as one chain of jumps from handler to handler).
+#[inline(always)]
+pub(crate) fn next(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> crate::fault::X<()> {
+    // SAFETY: every block body, and the one-instruction body of `step`, ends with a
+    // `block_end` entry that does not continue, so the entry after a continuing handler's
+    // own exists inside the same slice.
+    let n = unsafe { &*(d as *const Decoded).add(1) };
+    (n.f)(c, p, n)
+}
+
+/// Leaves the block after `d`, which completed; RIP holds where execution continues.
+#[inline(always)]
+pub(crate) fn leave(c: &mut X86Cpu, d: &Decoded) -> crate::fault::X<()> {
+    c.left_idx = d.idx;
+    Err(LEAVE)
+}
+
+/// The entry after a block's last instruction: the block ran to its end.
+fn block_end(_: &mut X86Cpu, _: &mut dyn X86Platform, _: &Decoded) -> crate::fault::X<()> {
     Ok(())
+}
+
+/// The terminating entry of a block body (`idx` = number of instructions).
+pub(crate) fn end_entry(n: usize) -> Decoded {
+    let mut d = decode(Instruction::default(), 64);
+    d.f = block_end;
+    d.idx = n as u8;
+    d
 }
 
 /// Builds the decoded form of `i` for decode mode `bitness`.
@@ -139,6 +175,8 @@ fn ends_block(i: &Instruction) -> bool {
         | M::Popf
         | M::Popfd
         | M::Popfq
+        | M::Stac
+        | M::Clac
         | M::Sti
         | M::Cli
         | M::Hlt
@@ -205,6 +243,7 @@ impl X86Cpu {
             },
         };
         self.prev_block = Some(id);
+        self.refresh_fast_want();
         // The shadow of the previous instruction covered the boundary we just passed.
         self.shadow = 0;
         self.shadow_ss = false;
@@ -215,31 +254,36 @@ impl X86Cpu {
             _ => u64::MAX,
         };
         let budget = budget.max(1);
+        let n = blk.body.len() - 1; // without the terminating entry
         let mut total = 0u64;
         let mut last_iret = false;
         loop {
-            let limit = (blk.body.len() as u64).min(budget - total) as usize;
-            let body = &blk.body[..limit];
+            let left = budget - total;
+            let part: Vec<Decoded>;
+            let body: &[Decoded] = if n as u64 <= left {
+                &blk.body
+            } else {
+                // The budget ends inside the block: run a copy of its first `left`
+                // instructions with a terminator of their own (rare: once per quantum).
+                let mut v = blk.body[..left as usize].to_vec();
+                v.push(end_entry(left as usize));
+                part = v;
+                &part
+            };
+            let limit = body.len() - 1;
             self.blk_base = self.stats.instructions;
-            let mut left = None;
-            for d in body {
-                if let Err(f) = (d.f)(self, p, d) {
-                    left = Some((d, f));
-                    break;
-                }
-            }
-            let Some((d, f)) = left else {
+            let r = (body[0].f)(self, p, &body[0]);
+            let Err(f) = r else {
                 // The block ran to its end (or to the budget).
                 total += limit as u64;
                 self.stats.instructions = self.blk_base + limit as u64;
-                if let Some(d) = body.last() {
-                    self.rip = d.next;
-                }
+                self.rip = body[limit - 1].next;
                 break;
             };
-            let n = d.idx as u64 + 1;
-            total += n;
-            self.stats.instructions = self.blk_base + n;
+            let d = &body[self.left_idx as usize];
+            let k = d.idx as u64 + 1;
+            total += k;
+            self.stats.instructions = self.blk_base + k;
             if f != LEAVE {
                 // Blocks are straight-line: the faulting instruction starts `len` bytes back.
                 self.rip = d.next.wrapping_sub(d.i.len() as u64) & ip_mask;
@@ -313,6 +357,7 @@ impl X86Cpu {
             return None;
         }
         let n = body.len();
+        body.push(end_entry(n));
         let ram = p.ram();
         let (page, gen) = ram.mark_code(GuestPhys(key.pa), len)?;
         if ram.code_epoch() != self.code_epoch {

@@ -91,6 +91,10 @@ pub struct X86Cpu {
     pub(crate) code_epoch: u64,
     /// Set by side effects that must end the current block (I/O, MMIO, stores to code).
     pub(crate) exit_block: bool,
+    /// Position in its block of the instruction that left it (set by the handler that leaves).
+    pub(crate) left_idx: u8,
+    /// `TlbEntry::fast` bits a data read / write needs now (`refresh_fast_want`).
+    pub(crate) fast_want: [u8; 2],
     /// Instructions retired before the block (pass) now running; handlers that need an exact
     /// count mid-block add their position in it.
     pub(crate) blk_base: u64,
@@ -144,6 +148,8 @@ impl X86Cpu {
             prev_block: None,
             code_epoch: u64::MAX,
             exit_block: false,
+            left_idx: 0,
+            fast_want: [0, 0],
             blk_base: 0,
             stall_cycles: 0,
         };
@@ -430,6 +436,7 @@ impl X86Cpu {
         }
         let mut loads_rf = false;
         self.blk_base = self.stats.instructions;
+        self.refresh_fast_want();
         let res = self.fetch(p).and_then(|instr| {
             if let Some(mut t) = self.trace.take() {
                 t(self, &instr);
@@ -441,8 +448,8 @@ impl X86Cpu {
                 iced_x86::Mnemonic::Iret | iced_x86::Mnemonic::Iretd | iced_x86::Mnemonic::Iretq
             );
             // The same decoded form and handler as block execution; flags end up exact.
-            let d = crate::block::decode(instr, self.mode.bitness());
-            let r = match (d.f)(self, p, &d) {
+            let body = [crate::block::decode(instr, self.mode.bitness()), crate::block::end_entry(1)];
+            let r = match (body[0].f)(self, p, &body[0]) {
                 Err(crate::block::LEAVE) => Ok(()),
                 r => r,
             };

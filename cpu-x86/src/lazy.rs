@@ -117,11 +117,12 @@ impl X86Cpu {
         }
     }
 
-    /// The carry flag, cheaply.
-    #[inline]
-    pub(crate) fn carry(&self) -> u64 {
+    /// The carry flag when it is cheap to find; `None` when only the full flag computation
+    /// knows it (a pending shift), for which the caller takes its slow path.
+    #[inline(always)]
+    pub(crate) fn carry_fast(&self) -> Option<u64> {
         let l = &self.lazy;
-        match l.op {
+        Some(match l.op {
             LazyOp::None => self.rflags & CF,
             _ if l.cfof & CFOF_SET != 0 => l.cfof & CF,
             LazyOp::Logic => 0,
@@ -134,45 +135,46 @@ impl X86Cpu {
                 let m = trunc(u64::MAX, l.size as u64);
                 ((l.a & m) < (l.b & m)) as u64
             }
-            _ => l.status() & CF,
-        }
+            _ => return None,
+        })
     }
 
-    /// Evaluates a condition code, using the pending operation directly for the common ones.
-    #[inline]
-    pub(crate) fn cond_lazy(&mut self, cc: ConditionCode) -> bool {
+    /// Evaluates a condition code from the pending operation directly for the common ones;
+    /// `None` when the flags must be computed first (the caller's slow path does).
+    #[inline(always)]
+    pub(crate) fn cond_fast(&self, cc: ConditionCode) -> Option<bool> {
         let l = &self.lazy;
-        if l.op != LazyOp::None {
-            let size = l.size as u64;
-            // Branch-free mask of the operand size (1, 2, 4 or 8 bytes).
-            let r = l.r & (u64::MAX >> (64 - 8 * size));
-            match cc {
-                ConditionCode::e => return r == 0,
-                ConditionCode::ne => return r != 0,
-                ConditionCode::s => return r & sign_bit(size) != 0,
-                ConditionCode::ns => return r & sign_bit(size) == 0,
-                _ => {}
-            }
-            if l.op == LazyOp::Sub && l.cfof == 0 {
-                let m = u64::MAX >> (64 - 8 * size);
-                let (a, b) = (l.a & m, l.b & m);
-                let sa = crate::exec::operand::sext(a, size) as i64;
-                let sb = crate::exec::operand::sext(b, size) as i64;
-                match cc {
-                    ConditionCode::b => return a < b,
-                    ConditionCode::ae => return a >= b,
-                    ConditionCode::be => return a <= b,
-                    ConditionCode::a => return a > b,
-                    ConditionCode::l => return sa < sb,
-                    ConditionCode::ge => return sa >= sb,
-                    ConditionCode::le => return sa <= sb,
-                    ConditionCode::g => return sa > sb,
-                    _ => {}
-                }
-            }
-            self.materialize();
+        if l.op == LazyOp::None {
+            return Some(self.cond(cc));
         }
-        self.cond(cc)
+        let size = l.size as u64;
+        // Branch-free mask of the operand size (1, 2, 4 or 8 bytes).
+        let m = u64::MAX >> (64 - 8 * size);
+        let r = l.r & m;
+        match cc {
+            ConditionCode::e => return Some(r == 0),
+            ConditionCode::ne => return Some(r != 0),
+            ConditionCode::s => return Some(r & sign_bit(size) != 0),
+            ConditionCode::ns => return Some(r & sign_bit(size) == 0),
+            _ => {}
+        }
+        if l.op == LazyOp::Sub && l.cfof == 0 {
+            let (a, b) = (l.a & m, l.b & m);
+            let sa = crate::exec::operand::sext(a, size) as i64;
+            let sb = crate::exec::operand::sext(b, size) as i64;
+            return match cc {
+                ConditionCode::b => Some(a < b),
+                ConditionCode::ae => Some(a >= b),
+                ConditionCode::be => Some(a <= b),
+                ConditionCode::a => Some(a > b),
+                ConditionCode::l => Some(sa < sb),
+                ConditionCode::ge => Some(sa >= sb),
+                ConditionCode::le => Some(sa <= sb),
+                ConditionCode::g => Some(sa > sb),
+                _ => None,
+            };
+        }
+        None
     }
 }
 
@@ -218,12 +220,18 @@ mod tests {
                         for cfof in [0, CFOF_SET, CFOF_SET | CF, CFOF_SET | OF, CFOF_SET | CF | OF] {
                             for &cc in &ccs {
                                 cpu.lazy = Lazy { op, size, a, b: bb, r, cfof };
-                                let lazy = cpu.cond_lazy(cc);
-                                cpu.lazy = Lazy { op, size, a, b: bb, r, cfof };
-                                let c = cpu.carry();
+                                let lazy = cpu.cond_fast(cc);
+                                let c = cpu.carry_fast();
                                 cpu.materialize();
-                                assert_eq!(lazy, cpu.cond(cc), "{op:?} size {size} a {a:#x} b {b:#x} {cc:?}");
-                                assert_eq!(c, cpu.rflags & CF, "{op:?} carry");
+                                if let Some(lazy) = lazy {
+                                    assert_eq!(
+                                        lazy,
+                                        cpu.cond(cc),
+                                        "{op:?} size {size} a {a:#x} b {b:#x} {cc:?}"
+                                    );
+                                }
+                                // Only pending shifts need the full computation for CF.
+                                assert_eq!(c, Some(cpu.rflags & CF), "{op:?} carry");
                                 if cfof != 0 {
                                     assert_eq!(cpu.rflags & (CF | OF), cfof & (CF | OF));
                                 }

@@ -199,6 +199,18 @@ impl X86Cpu {
         self.translate_slow(p, la, acc, implicit)
     }
 
+    /// Sets [`X86Cpu::fast_want`], the `TlbEntry::fast` bits a data read and a data write
+    /// need at the current privilege: none while data breakpoints are armed or user-mode
+    /// alignment checking is on (CR0.AM and RFLAGS.AC, SDM Vol 3A 6.15 #AC), so those
+    /// accesses take the full path. Called where blocks and single steps start: what it
+    /// reads changes only through instructions that end a block.
+    #[inline]
+    pub(crate) fn refresh_fast_want(&mut self) {
+        let user = self.cpl == 3;
+        let off = self.data_bps || (user && self.cr0 & cr0::AM != 0 && self.rflags & flags::AC != 0);
+        self.fast_want = if off { [0, 0] } else { [1 << user as u8, 4 << user as u8] };
+    }
+
     /// The soft-TLB fast path for a data access by a specialized handler: a hit on a RAM page
     /// whose permissions allow the access at the current privilege, with no protection key,
     /// no page crossing, no data breakpoint and no alignment check in force. A hit implies the
@@ -208,24 +220,21 @@ impl X86Cpu {
     pub(crate) fn fast_ptr(&self, la: u64, size: u64, write: bool) -> Option<*mut u8> {
         let vpn = la >> 12;
         let e = &self.tlb.e[(vpn as usize) % TLB_SIZE];
-        let user = self.cpl == 3;
-        let want = 1u8 << ((user as u8) | ((write as u8) << 1));
-        // Supervisor accesses to user pages (SMAP), protection keys and user accesses with
-        // alignment checking take the full path (decided at fill time in `fast`).
-        // Every valid entry belongs to the current PCID or is global (`keep_pcid`).
-        let ok = e.tag == vpn
-            && e.fast & want != 0
-            && (la & 0xfff) + size <= 0x1000
-            && !self.data_bps
-            && !(user && self.cr0 & cr0::AM != 0 && self.rflags & flags::AC != 0);
+        // Supervisor accesses to user pages (SMAP) and protection keys take the full path
+        // (decided at fill time in `fast`); data breakpoints and alignment checking too
+        // (`fast_want`). Every valid entry belongs to the current PCID or is global
+        // (`keep_pcid`).
+        let ok =
+            e.tag == vpn && e.fast & self.fast_want[write as usize] != 0 && (la & 0xfff) + size <= 0x1000;
         if !ok {
             return None;
         }
         if write && e.perm & P_CODE != 0 {
+            // An access of at most 8 bytes touches one line or two neighbours.
+            debug_assert!(size <= 8 && sim_core::ram::CODE_LINE >= 8);
             let off = la & 0xfff;
-            let first = off / sim_core::ram::CODE_LINE;
-            let last = (off + size - 1) / sim_core::ram::CODE_LINE;
-            let bits = (((1u64 << (last + 1)) - 1) & !((1u64 << first) - 1)) as u32;
+            let bits = (1u32 << (off / sim_core::ram::CODE_LINE))
+                | (1u32 << ((off + size - 1) / sim_core::ram::CODE_LINE));
             // SAFETY: `code` points at this page's mask inside the machine's `GuestRam`,
             // which outlives the CPU's use of it and is never reallocated.
             if e.code.is_null() || unsafe { *e.code } & bits != 0 {

@@ -6,7 +6,7 @@
 //! semantics are those of the generic handlers; the host-CPU oracle tests run through both.
 
 use super::operand::{gpr, sreg, trunc};
-use crate::block::{generic, Decoded, FastHandler, LEAVE, NO_REG};
+use crate::block::{generic, leave, next, Decoded, FastHandler, NO_REG};
 use crate::cpu::X86Cpu;
 use crate::fault::X;
 use crate::lazy::{Lazy, LazyOp};
@@ -154,7 +154,7 @@ fn alu_r<const OP: u8, const S: u64, const SRC: u8, const EA: u8>(
     if w {
         set(c, d.r0, S, r);
     }
-    Ok(())
+    next(c, p, d)
 }
 
 /// `op [mem], reg` (r1) or `op [mem], imm` (r1 = NO_REG)
@@ -175,48 +175,53 @@ fn alu_m<const OP: u8, const S: u64, const EA: u8>(
         // SAFETY: as above.
         unsafe { wr(h, S, r) };
     }
-    Ok(())
+    next(c, p, d)
 }
 
-fn inc_dec<const DEC: bool, const S: u64>(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
+fn inc_dec<const DEC: bool, const S: u64>(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
     let size = S;
     let a = trunc(c.regs[(d.r0 & 15) as usize], size);
-    let cf = c.carry();
+    let Some(cf) = c.carry_fast() else { return slow(c, p, d) };
     let (r, op) = if DEC { (a.wrapping_sub(1), LazyOp::Dec) } else { (a.wrapping_add(1), LazyOp::Inc) };
     set(c, d.r0, size, r);
     c.lazy = Lazy { op, size: size as u8, a, b: cf, r, cfof: 0 };
-    Ok(())
+    next(c, p, d)
 }
 
-fn mov_rr<const S: u64>(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
+fn mov_rr<const S: u64>(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
     set(c, d.r0, S, c.regs[(d.r1 & 15) as usize]);
-    Ok(())
+    next(c, p, d)
 }
 
-fn mov_ri<const S: u64>(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
+fn mov_ri<const S: u64>(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
     set(c, d.r0, S, d.imm);
-    Ok(())
+    next(c, p, d)
 }
 
 fn mov_rm<const S: u64, const EA: u8>(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
     let Some(h) = c.fast_ptr(linear::<EA>(c, d), S, false) else { return slow(c, p, d) };
     // SAFETY: `fast_ptr` returned a pointer with `S` bytes inside one RAM page.
     set(c, d.r0, S, unsafe { rd(h, S) });
-    Ok(())
+    next(c, p, d)
 }
 
-fn mov_mr<const S: u64, const EA: u8>(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
-    let v = if d.r1 == NO_REG { d.imm } else { c.regs[(d.r1 & 15) as usize] };
+/// MOV [mem], reg (`IMM` false) or MOV [mem], imm.
+fn mov_mr<const S: u64, const IMM: bool, const EA: u8>(
+    c: &mut X86Cpu,
+    p: &mut dyn X86Platform,
+    d: &Decoded,
+) -> X<()> {
+    let v = if IMM { d.imm } else { c.regs[(d.r1 & 15) as usize] };
     let Some(h) = c.fast_ptr(linear::<EA>(c, d), S, true) else { return slow(c, p, d) };
     // SAFETY: `fast_ptr` returned a pointer with `S` bytes inside one writable RAM page whose
     // touched lines hold no decoded code.
     unsafe { wr(h, S, v) };
-    Ok(())
+    next(c, p, d)
 }
 
-fn lea<const S: u64, const EA: u8>(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
+fn lea<const S: u64, const EA: u8>(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
     set(c, d.r0, S, offset::<EA>(c, d));
-    Ok(())
+    next(c, p, d)
 }
 
 /// SHL (KIND 0), SHR (1) or SAR (2) of register `r` by `n` (already masked, not zero).
@@ -233,31 +238,31 @@ fn shift_by<const KIND: u8, const S: u64>(c: &mut X86Cpu, r: u8, n: u64) {
 }
 
 /// SHL/SHR/SAR reg, imm8 (count already masked at decode; zero counts are not fast).
-fn shift_ri<const KIND: u8, const S: u64>(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
+fn shift_ri<const KIND: u8, const S: u64>(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
     shift_by::<KIND, S>(c, d.r0, d.imm);
-    Ok(())
+    next(c, p, d)
 }
 
 /// ROL/ROR reg, imm8: only CF and OF change (SDM Vol 2B RCL/RCR/ROL/ROR).
-fn rotate_ri<const LEFT: bool, const S: u64>(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
-    let size = S;
-    let bits = size * 8;
-    let a = trunc(c.regs[(d.r0 & 15) as usize], size);
-    let n = d.imm % bits;
-    let r = if LEFT {
-        trunc((a << n) | if n == 0 { 0 } else { a >> (bits - n) }, size)
-    } else {
-        trunc((a >> n) | if n == 0 { 0 } else { a << (bits - n) }, size)
+fn rotate_ri<const LEFT: bool, const S: u64>(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
+    let a = c.regs[(d.r0 & 15) as usize];
+    // The count is not zero and below the width (decode time), so CF/OF are defined.
+    let n = d.imm as u32;
+    let r = match (S, LEFT) {
+        (8, true) => a.rotate_left(n),
+        (8, false) => a.rotate_right(n),
+        (_, true) => (a as u32).rotate_left(n) as u64,
+        _ => (a as u32).rotate_right(n) as u64,
     };
-    set(c, d.r0, size, r);
-    let cfof = super::shift::rotate_flags(r, size, LEFT);
+    set(c, d.r0, S, r);
+    let cfof = super::shift::rotate_flags(r, S, LEFT);
     if c.lazy.op == LazyOp::None {
         c.rflags = (c.rflags & !(CF | OF)) | cfof;
     } else {
         // Only CF and OF change (SDM Vol 2B ROL/ROR): keep the pending operation for the rest.
         c.lazy.cfof = crate::lazy::CFOF_SET | cfof;
     }
-    Ok(())
+    next(c, p, d)
 }
 
 /// Condition codes in the order of their `jcc` instances.
@@ -282,12 +287,13 @@ const CCS: [ConditionCode; 17] = [
 ];
 
 /// Jcc to a target found canonical at decode time.
-fn jcc<const CC: usize>(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
-    if c.cond_lazy(CCS[CC]) {
+fn jcc<const CC: usize>(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
+    let Some(taken) = c.cond_fast(CCS[CC]) else { return slow(c, p, d) };
+    if taken {
         c.rip = d.imm;
-        return Err(LEAVE);
+        return leave(c, d);
     }
-    Ok(())
+    next(c, p, d)
 }
 
 fn jcc_fn(cc: ConditionCode) -> FastHandler {
@@ -305,7 +311,7 @@ fn jcc_fn(cc: ConditionCode) -> FastHandler {
 /// JMP to a target found canonical at decode time.
 fn jmp(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
     c.rip = d.imm;
-    Err(LEAVE)
+    leave(c, d)
 }
 
 /// The stack slot of a 64-bit push, if the fast path allows the store.
@@ -322,7 +328,7 @@ fn call(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
     unsafe { wr(h, 8, d.next) };
     c.regs[4] = c.regs[4].wrapping_sub(8);
     c.rip = d.imm;
-    Err(LEAVE)
+    leave(c, d)
 }
 
 fn ret(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
@@ -334,7 +340,7 @@ fn ret(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
     }
     c.regs[4] = c.regs[4].wrapping_add(8);
     c.rip = t;
-    Err(LEAVE)
+    leave(c, d)
 }
 
 fn push_r(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
@@ -343,7 +349,7 @@ fn push_r(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
     // SAFETY: `fast_ptr` returned 8 writable bytes inside one RAM page.
     unsafe { wr(h, 8, v) };
     c.regs[4] = c.regs[4].wrapping_sub(8);
-    Ok(())
+    next(c, p, d)
 }
 
 fn pop_r(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
@@ -353,7 +359,7 @@ fn pop_r(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
     // RSP is incremented before the destination is written (POP RSP, SDM Vol 2B POP).
     c.regs[4] = c.regs[4].wrapping_add(8);
     c.regs[(d.r0 & 15) as usize] = v;
-    Ok(())
+    next(c, p, d)
 }
 
 /// MOVZX/MOVSX/MOVSXD from a register (source width `r1`'s, in `imm`) or memory.
@@ -375,36 +381,37 @@ fn movx<const SIGNED: bool, const MEM: bool, const S: u64>(
     let v = trunc(v, ssize);
     let v = if SIGNED { super::operand::sext(v, ssize) } else { v };
     set(c, d.r0, S, v);
-    Ok(())
+    next(c, p, d)
 }
 
 /// SHL/SHR/SAR reg, CL.
-fn shift_rcl<const KIND: u8, const S: u64>(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
+fn shift_rcl<const KIND: u8, const S: u64>(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
     let n = c.regs[1] & if S == 8 { 63 } else { 31 };
     if n == 0 {
         // Flags unchanged; a 32-bit destination is still written (zero-extended).
         set(c, d.r0, S, c.regs[(d.r0 & 15) as usize]);
-        return Ok(());
+        return next(c, p, d);
     }
     shift_by::<KIND, S>(c, d.r0, n);
-    Ok(())
+    next(c, p, d)
 }
 
 /// Two-operand IMUL reg, reg (flags: CF=OF on overflow, SF/ZF/PF from the result, AF
 /// clear, as the generic handler's documented policy).
-fn imul_rr<const S: u64>(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
+fn imul_rr<const S: u64>(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
     let a = super::operand::sext(c.regs[(d.r0 & 15) as usize], S) as i64 as i128;
     let b = super::operand::sext(c.regs[(d.r1 & 15) as usize], S) as i64 as i128;
     let prod = a * b;
     let lo = trunc(prod as u64, S);
     set(c, d.r0, S, lo);
-    c.materialize();
+    // Every status flag is written: whatever was pending is replaced.
+    c.lazy.op = LazyOp::None;
     let mut f = super::flags::szp(lo, S);
     if prod != super::operand::sext(lo, S) as i64 as i128 {
         f |= CF | OF;
     }
     c.rflags = (c.rflags & !STATUS) | f;
-    Ok(())
+    next(c, p, d)
 }
 
 fn reg64(r: Register) -> Option<(u8, u8)> {
@@ -585,7 +592,13 @@ pub fn specialize(i: &Instruction, d: &mut Decoded) -> Option<FastHandler> {
                     d.r1 = NO_REG;
                     d.imm = i.immediate(1);
                 }
-                Some(if size == 8 { by_ea!(ea, mov_mr::<8>) } else { by_ea!(ea, mov_mr::<4>) })
+                let imm = d.r1 == NO_REG;
+                Some(match (size, imm) {
+                    (8, false) => by_ea!(ea, mov_mr::<8, false>),
+                    (8, true) => by_ea!(ea, mov_mr::<8, true>),
+                    (_, false) => by_ea!(ea, mov_mr::<4, false>),
+                    _ => by_ea!(ea, mov_mr::<4, true>),
+                })
             } else {
                 None
             }
