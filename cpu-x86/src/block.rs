@@ -56,6 +56,13 @@ pub struct Decoded {
     pub loads_rf: bool,
     /// A near relative JMP/Jcc: the block may loop back to itself without a new lookup.
     pub near_branch: bool,
+    /// A Jcc with a fast handler: its condition's index in `exec::fast::CCS` (0 otherwise).
+    pub cc: u8,
+    /// A flag-setting instruction's handlers fused with a following JE or JNE (they evaluate
+    /// the condition and branch themselves), if it has them.
+    pub fused: Option<[FastHandler; 2]>,
+    /// `f` is the fused handler: the entry after this one must be its Jcc.
+    pub is_fused: bool,
 }
 
 /// Runs the family handler with exact flags, RIP and instruction count (what specialized
@@ -95,7 +102,9 @@ fn block_end(_: &mut X86Cpu, _: &mut dyn X86Platform, _: &Decoded) -> crate::fau
     Ok(())
 }
 
-/// The terminating entry of a block body (`idx` = number of instructions).
+/// The terminating entry of a block body (`idx` = number of instructions). In a cached
+/// block its `near_branch` says that the block's last instruction is a near branch to the
+/// block's own start (a loop the block loop may rerun without a lookup).
 pub(crate) fn end_entry(n: usize) -> Decoded {
     let mut d = decode(Instruction::default(), 64);
     d.f = block_end;
@@ -120,6 +129,9 @@ pub fn decode(i: Instruction, bitness: u32) -> Decoded {
         disp: 0,
         next: i.next_ip(),
         idx: 0,
+        cc: 0,
+        fused: None,
+        is_fused: false,
         loads_rf: matches!(i.mnemonic(), M::Iret | M::Iretd | M::Iretq),
         near_branch: matches!(
             i.op0_kind(),
@@ -255,6 +267,8 @@ impl X86Cpu {
         };
         let budget = budget.max(1);
         let n = blk.body.len() - 1; // without the terminating entry
+                                    // The block ends in a near branch back to its own start (flag on the terminator).
+        let self_loop = blk.body[n].near_branch;
         let mut total = 0u64;
         let mut last_iret = false;
         loop {
@@ -266,6 +280,9 @@ impl X86Cpu {
                 // The budget ends inside the block: run a copy of its first `left`
                 // instructions with a terminator of their own (rare: once per quantum).
                 let mut v = blk.body[..left as usize].to_vec();
+                if let Some(d) = v.last_mut().filter(|d| d.is_fused) {
+                    d.f = generic; // its Jcc is not in the copy
+                }
                 v.push(end_entry(left as usize));
                 part = v;
                 &part
@@ -280,7 +297,21 @@ impl X86Cpu {
                 self.rip = body[limit - 1].next;
                 break;
             };
-            let d = &body[self.left_idx as usize];
+            let idx = self.left_idx as usize;
+            // A loop closing on this block's own start: run it again directly. Nothing that
+            // could make it stale or make an interrupt pending can have happened without
+            // setting `exit_block`: stores into its code, I/O, and this CPU's own requests all
+            // do; mode, paging and TF changes always end blocks.
+            if f == LEAVE && self_loop && idx + 1 == n && limit == n && self.rip == key.va && !self.exit_block
+            {
+                total += limit as u64;
+                self.stats.instructions = self.blk_base + limit as u64;
+                if total < budget {
+                    continue;
+                }
+                break;
+            }
+            let d = &body[idx];
             let k = d.idx as u64 + 1;
             total += k;
             self.stats.instructions = self.blk_base + k;
@@ -294,13 +325,6 @@ impl X86Cpu {
                 break;
             }
             last_iret = d.loads_rf;
-            // A loop closing on this block's own start: run it again directly. Nothing that
-            // could make it stale or make an interrupt pending can have happened without
-            // setting `exit_block`: stores into its code, I/O, and this CPU's own requests all
-            // do; mode, paging and TF changes always end blocks.
-            if !self.exit_block && d.near_branch && self.rip == key.va && total < budget {
-                continue;
-            }
             break;
         }
         if !last_iret {
@@ -357,7 +381,23 @@ impl X86Cpu {
             return None;
         }
         let n = body.len();
-        body.push(end_entry(n));
+        // A flag-setting instruction followed by the block's closing Jcc runs as one handler.
+        if n >= 2 {
+            let cc = crate::exec::fast::CCS.get(body[n - 1].cc as usize).copied();
+            let ne = match cc {
+                Some(iced_x86::ConditionCode::e) => Some(0),
+                Some(iced_x86::ConditionCode::ne) => Some(1),
+                _ => None,
+            };
+            let d = &mut body[n - 2];
+            if let (Some(ff), Some(ne)) = (d.fused, ne) {
+                (d.f, d.is_fused) = (ff[ne], true);
+            }
+        }
+        let mut end = end_entry(n);
+        let last = &body[n - 1];
+        end.near_branch = last.near_branch && last.i.near_branch_target() == key.va;
+        body.push(end);
         let ram = p.ram();
         let (page, gen) = ram.mark_code(GuestPhys(key.pa), len)?;
         if ram.code_epoch() != self.code_epoch {

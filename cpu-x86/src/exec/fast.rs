@@ -266,7 +266,7 @@ fn rotate_ri<const LEFT: bool, const S: u64>(c: &mut X86Cpu, p: &mut dyn X86Plat
 }
 
 /// Condition codes in the order of their `jcc` instances.
-const CCS: [ConditionCode; 17] = [
+pub(crate) const CCS: [ConditionCode; 17] = [
     ConditionCode::None,
     ConditionCode::o,
     ConditionCode::no,
@@ -306,6 +306,67 @@ fn jcc_fn(cc: ConditionCode) -> FastHandler {
         };
     }
     pick!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16)
+}
+
+/// The branch half of a flag-setting instruction fused with the JE/JNE after it (`NE`):
+/// the Jcc's semantics exactly (ZF from the result `r` just computed, of operand size `S`),
+/// without dispatching it separately.
+#[inline(always)]
+fn fused_branch<const NE: bool, const S: u64>(
+    c: &mut X86Cpu,
+    p: &mut dyn X86Platform,
+    d: &Decoded,
+    r: u64,
+) -> X<()> {
+    // SAFETY: `is_fused` is set only on the entry just before its Jcc in the same body (the
+    // block's last instruction; a partial copy that drops the Jcc unfuses it).
+    let j = unsafe { &*(d as *const Decoded).add(1) };
+    if (trunc(r, S) != 0) == NE {
+        c.rip = j.imm;
+        leave(c, j)
+    } else {
+        // Not taken: on with the entry after the Jcc (the terminator).
+        next(c, p, j)
+    }
+}
+
+/// `op reg, reg|imm` fused with the JE/JNE after it.
+fn alu_r_jcc<const OP: u8, const S: u64, const SRC: u8, const NE: bool>(
+    c: &mut X86Cpu,
+    p: &mut dyn X86Platform,
+    d: &Decoded,
+) -> X<()> {
+    let b = if SRC == SRC_REG { c.regs[(d.r1 & 15) as usize] } else { d.imm };
+    let (r, w) = alu_core::<OP>(c, S, c.regs[(d.r0 & 15) as usize], b);
+    if w {
+        set(c, d.r0, S, r);
+    }
+    fused_branch::<NE, S>(c, p, d, r)
+}
+
+/// INC/DEC reg fused with the JE/JNE after it.
+fn inc_dec_jcc<const DEC: bool, const S: u64, const NE: bool>(
+    c: &mut X86Cpu,
+    p: &mut dyn X86Platform,
+    d: &Decoded,
+) -> X<()> {
+    let a = trunc(c.regs[(d.r0 & 15) as usize], S);
+    let Some(cf) = c.carry_fast() else { return slow(c, p, d) };
+    let (r, op) = if DEC { (a.wrapping_sub(1), LazyOp::Dec) } else { (a.wrapping_add(1), LazyOp::Inc) };
+    set(c, d.r0, S, r);
+    c.lazy = Lazy { op, size: S as u8, a, b: cf, r, cfof: 0 };
+    fused_branch::<NE, S>(c, p, d, r)
+}
+
+/// The fused JE and JNE forms of `op reg, reg|imm`.
+fn alu_jcc_fn<const OP: u8>(form: u8, size: u8) -> Option<[FastHandler; 2]> {
+    Some(match (form, size) {
+        (0, 8) => [alu_r_jcc::<OP, 8, SRC_REG, false>, alu_r_jcc::<OP, 8, SRC_REG, true>],
+        (0, _) => [alu_r_jcc::<OP, 4, SRC_REG, false>, alu_r_jcc::<OP, 4, SRC_REG, true>],
+        (1, 8) => [alu_r_jcc::<OP, 8, SRC_IMM, false>, alu_r_jcc::<OP, 8, SRC_IMM, true>],
+        (1, _) => [alu_r_jcc::<OP, 4, SRC_IMM, false>, alu_r_jcc::<OP, 4, SRC_IMM, true>],
+        _ => return None,
+    })
 }
 
 /// JMP to a target found canonical at decode time.
@@ -549,6 +610,15 @@ pub fn specialize(i: &Instruction, d: &mut Decoded) -> Option<FastHandler> {
                 return None;
             }
             let size = d.size;
+            d.fused = match m {
+                M::Add => alu_jcc_fn::<ADD>(form, size),
+                M::Sub => alu_jcc_fn::<SUB>(form, size),
+                M::And => alu_jcc_fn::<AND>(form, size),
+                M::Or => alu_jcc_fn::<OR>(form, size),
+                M::Xor => alu_jcc_fn::<XOR>(form, size),
+                M::Cmp => alu_jcc_fn::<CMP>(form, size),
+                _ => alu_jcc_fn::<TEST>(form, size),
+            };
             Some(match m {
                 M::Add => alu_fn::<ADD>(form, size, ea),
                 M::Sub => alu_fn::<SUB>(form, size, ea),
@@ -562,6 +632,12 @@ pub fn specialize(i: &Instruction, d: &mut Decoded) -> Option<FastHandler> {
         M::Inc | M::Dec if k0 == OpKind::Register => {
             let (r0, s0) = reg64(i.op0_register())?;
             (d.r0, d.size) = (r0, s0);
+            d.fused = Some(match (m == M::Dec, s0) {
+                (true, 8) => [inc_dec_jcc::<true, 8, false> as FastHandler, inc_dec_jcc::<true, 8, true>],
+                (true, _) => [inc_dec_jcc::<true, 4, false>, inc_dec_jcc::<true, 4, true>],
+                (false, 8) => [inc_dec_jcc::<false, 8, false>, inc_dec_jcc::<false, 8, true>],
+                (false, _) => [inc_dec_jcc::<false, 4, false>, inc_dec_jcc::<false, 4, true>],
+            });
             Some(if m == M::Dec { sized!(s0, inc_dec, true) } else { sized!(s0, inc_dec, false) })
         }
         M::Mov => {
@@ -628,7 +704,9 @@ pub fn specialize(i: &Instruction, d: &mut Decoded) -> Option<FastHandler> {
         }
         _ if i.is_jcc_short_or_near() && k0 == OpKind::NearBranch64 => {
             d.imm = static_target(i)?;
-            Some(jcc_fn(i.condition_code()))
+            let cc = i.condition_code();
+            d.cc = CCS.iter().position(|&x| x == cc).filter(|&n| n > 0)? as u8;
+            Some(jcc_fn(cc))
         }
         M::Movzx | M::Movsx | M::Movsxd if k0 == OpKind::Register => {
             let (r0, s0) = reg64(i.op0_register())?;
