@@ -122,10 +122,15 @@ impl X86Cpu {
     #[inline(always)]
     pub(crate) fn carry_fast(&self) -> Option<u64> {
         let l = &self.lazy;
+        // The most frequent cases first (INC/DEC after a logic operation, in loops).
+        if l.cfof & CFOF_SET != 0 && l.op != LazyOp::None {
+            return Some(l.cfof & CF);
+        }
+        if l.op == LazyOp::Logic {
+            return Some(0);
+        }
         Some(match l.op {
             LazyOp::None => self.rflags & CF,
-            _ if l.cfof & CFOF_SET != 0 => l.cfof & CF,
-            LazyOp::Logic => 0,
             LazyOp::Inc | LazyOp::Dec => l.b & CF,
             LazyOp::Add => {
                 let m = trunc(u64::MAX, l.size as u64);

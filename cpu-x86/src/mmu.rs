@@ -230,14 +230,14 @@ impl X86Cpu {
             return None;
         }
         if write && e.perm & P_CODE != 0 {
-            // An access of at most 8 bytes touches one line or two neighbours.
-            debug_assert!(size <= 8 && sim_core::ram::CODE_LINE >= 8);
+            // One line's bit decides; a store that crosses into the next 128-byte line takes
+            // the full path.
             let off = la & 0xfff;
-            let bits = (1u32 << (off / sim_core::ram::CODE_LINE))
-                | (1u32 << ((off + size - 1) / sim_core::ram::CODE_LINE));
-            // SAFETY: `code` points at this page's mask inside the machine's `GuestRam`,
-            // which outlives the CPU's use of it and is never reallocated.
-            if e.code.is_null() || unsafe { *e.code } & bits != 0 {
+            let line = sim_core::ram::CODE_LINE;
+            // SAFETY: `P_CODE` is set only with a non-null `code` (`translate_slow`), which
+            // points at this page's mask inside the machine's `GuestRam`, which outlives the
+            // CPU's use of it and is never reallocated.
+            if (off % line) + size > line || unsafe { *e.code } & (1u32 << (off / line)) != 0 {
                 return None; // a store into a line with decoded code: full path invalidates
             }
         }
