@@ -34,7 +34,8 @@ enum Cmd {
 
 #[derive(Args, Clone)]
 struct CommonArgs {
-    /// Machine board: `pc` (x86-64) or `virt` (AArch64).
+    /// Machine board: `pc` (x86-64) or `virt` (AArch64), with options for virt:
+    /// `virt,secure=on,virtualization=on`.
     #[arg(short = 'M', long, default_value = "pc")]
     machine: String,
     /// Number of vCPUs.
@@ -46,7 +47,7 @@ struct CommonArgs {
     /// CPU model and feature overrides, e.g. `max`, `base,+la57,-smep`.
     #[arg(long, default_value = "max")]
     cpu: String,
-    /// Extra device (repeatable): `pc-testdev`.
+    /// Extra device (repeatable): `pc-testdev` (pc), `virtio-console` (virt).
     #[arg(long = "device")]
     devices: Vec<String>,
     /// Where COM1 goes: `stdio`, `none` or `file:PATH`.
@@ -64,12 +65,19 @@ struct CommonArgs {
     /// Write an instruction trace (capstone disassembly) to this file.
     #[arg(long)]
     trace: Option<PathBuf>,
+    /// virt: Arm semihosting: HLT #0xF000 calls the emulator (console output, exit status).
+    #[arg(long)]
+    semihosting: bool,
 }
 
 #[derive(Args)]
 struct RunArgs {
-    /// The kernel image.
-    kernel: PathBuf,
+    /// The kernel image (optional on virt with --bios).
+    kernel: Option<PathBuf>,
+    /// virt: a raw firmware image loaded at 0x0 and entered there, at EL3 with
+    /// `-M virt,secure=on`, EL2 with `virtualization=on`, else EL1 (QEMU -bios).
+    #[arg(long, visible_alias = "firmware", value_name = "FILE")]
+    bios: Option<PathBuf>,
     /// Kernel command line.
     #[arg(long, default_value = "")]
     append: String,
@@ -98,7 +106,13 @@ fn serial_out(c: &CommonArgs) -> Result<SerialOut, String> {
 
 fn config(c: &CommonArgs) -> Result<PcConfig, String> {
     if c.machine != "pc" {
+        if c.machine.starts_with("pc,") {
+            return Err(format!("-M `{}`: the pc board takes no machine options", c.machine));
+        }
         return Err(format!("unknown machine `{}` (available: pc, virt)", c.machine));
+    }
+    if c.semihosting {
+        return Err("--semihosting is an Arm feature: use it with -M virt".into());
     }
     let mut parts = c.cpu.split(',');
     let model = parts.next().unwrap_or("max").to_string();
@@ -122,13 +136,66 @@ fn config(c: &CommonArgs) -> Result<PcConfig, String> {
     })
 }
 
+/// The board name of `-M NAME[,OPTIONS]`.
+fn machine_name(c: &CommonArgs) -> &str {
+    c.machine.split(',').next().unwrap_or("")
+}
+
+/// `-M virt,secure=on,virtualization=off`: (secure, virtualization).
+fn virt_options(c: &CommonArgs) -> Result<(bool, bool), String> {
+    let (mut secure, mut virtualization) = (false, false);
+    for opt in c.machine.split(',').skip(1) {
+        let (k, v) = opt.split_once('=').unwrap_or((opt, "on"));
+        let flag = match k {
+            "secure" => &mut secure,
+            "virtualization" => &mut virtualization,
+            // The board has a GICv3; accept QEMU's spelling of it.
+            "gic-version" if v == "3" => continue,
+            "gic-version" => return Err(format!("-M virt: `{opt}`: only gic-version=3 (GICv3) is modelled")),
+            _ => {
+                return Err(format!(
+                    "-M virt: unknown option `{k}` (available: secure, virtualization, gic-version=3)"
+                ))
+            }
+        };
+        *flag = match v {
+            "on" | "true" | "yes" => true,
+            "off" | "false" | "no" => false,
+            _ => return Err(format!("-M virt: `{opt}`: the value must be on or off")),
+        };
+    }
+    Ok((secure, virtualization))
+}
+
 /// Runs an AArch64 image on the `virt` board.
-fn run_virt(common: &CommonArgs, img: BootImage) -> Result<ExitKind, String> {
+fn run_virt(common: &CommonArgs, img: BootImage, bios: Option<Vec<u8>>) -> Result<ExitKind, String> {
+    let (secure, virtualization) = virt_options(common)?;
+    if secure && bios.is_none() {
+        return Err(
+            "-M virt,secure=on starts at EL3 and needs a firmware image there: give --bios FILE".into()
+        );
+    }
+    if bios.is_some() && (!img.kernel.is_empty() || img.initrd.is_some() || !img.cmdline.is_empty()) {
+        return Err("--bios cannot be combined with a kernel, --initrd or --append on virt \
+                    (there is no fw_cfg to hand them to the firmware)"
+            .into());
+    }
     if common.cpu != "max" {
         return Err(format!("--cpu `{}`: the virt board has one CPU model, `max`", common.cpu));
     }
-    if let Some(d) = common.devices.first() {
-        return Err(format!("unknown device `{d}` for the virt board (it has none to add yet)"));
+    let mut virtio_console = false;
+    for d in &common.devices {
+        match d.as_str() {
+            "virtio-console" if !virtio_console => virtio_console = true,
+            "virtio-console" => {
+                return Err("--device virtio-console given twice (the virt board has one)".into())
+            }
+            other => {
+                return Err(format!(
+                    "unknown device `{other}` for the virt board (available: virtio-console)"
+                ))
+            }
+        }
     }
     if common.trace.is_some() {
         return Err("--trace is not available for the virt board yet".into());
@@ -137,10 +204,19 @@ fn run_virt(common: &CommonArgs, img: BootImage) -> Result<ExitKind, String> {
         ram_size: parse_size(&common.memory).map_err(|e| format!("--memory: {e}"))?,
         cpus: common.smp,
         serial: serial_out(common)?,
+        virtio_console,
+        semihosting: common.semihosting,
+        secure,
+        virtualization,
+        bios: bios.clone(),
         ..VirtConfig::default()
     };
     let mut m = VirtMachine::new(cfg).map_err(|e| e.to_string())?;
-    m.load(&img).map_err(|e| format!("cannot load the kernel: {e}"))?;
+    if bios.is_some() {
+        m.load_firmware().map_err(|e| format!("cannot load the firmware: {e}"))?;
+    } else {
+        m.load(&img).map_err(|e| format!("cannot load the kernel: {e}"))?;
+    }
     let max_cycles = common.max_time_ms.map(|ms| ms.saturating_mul(1_000_000));
     let out = m.run(common.max_insns, max_cycles);
     write_stats(common, &m.stats_json(&out))?;
@@ -170,9 +246,12 @@ fn report(out: &chimera::machine::RunOutcome) {
     }
 }
 
-fn run(common: &CommonArgs, img: BootImage) -> Result<ExitKind, String> {
-    if common.machine == "virt" {
-        return run_virt(common, img);
+fn run(common: &CommonArgs, img: BootImage, bios: Option<Vec<u8>>) -> Result<ExitKind, String> {
+    if machine_name(common) == "virt" {
+        return run_virt(common, img, bios);
+    }
+    if bios.is_some() {
+        return Err("--bios is for the virt board (-M virt)".into());
     }
     let cfg = config(common)?;
     let mut m = PcMachine::new(cfg).map_err(|e| e.to_string())?;
@@ -207,11 +286,18 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Some(Cmd::Run(a)) => (|| {
-            let kernel = read_file(&a.kernel, "kernel")?;
+            let bios = a.bios.as_ref().map(|p| read_file(p, "firmware image")).transpose()?;
+            let kernel = match &a.kernel {
+                Some(k) => read_file(k, "kernel")?,
+                None if bios.is_some() => Vec::new(),
+                None => {
+                    return Err("no kernel image given (chimera run KERNEL; on virt also --bios FILE)".into())
+                }
+            };
             let mut modules = Vec::new();
             let mut initrd = None;
             if let Some(i) = &a.initrd {
-                if a.common.machine == "virt" {
+                if machine_name(&a.common) == "virt" {
                     initrd = Some(read_file(i, "initrd")?);
                 } else {
                     modules.push((read_file(i, "initrd")?, i.display().to_string()));
@@ -221,9 +307,9 @@ fn main() -> ExitCode {
                 let (f, cmd) = m.split_once(',').unwrap_or((m.as_str(), m.as_str()));
                 modules.push((read_file(&PathBuf::from(f), "module")?, cmd.to_string()));
             }
-            run(&a.common, BootImage { kernel, cmdline: a.append.clone(), modules, initrd })
+            run(&a.common, BootImage { kernel, cmdline: a.append.clone(), modules, initrd }, bios)
         })(),
-        Some(Cmd::Demo(c)) => run(&c, BootImage { kernel: DEMO.to_vec(), ..Default::default() }),
+        Some(Cmd::Demo(c)) => run(&c, BootImage { kernel: DEMO.to_vec(), ..Default::default() }, None),
         None => {
             let c = CommonArgs {
                 machine: "pc".into(),
@@ -236,8 +322,9 @@ fn main() -> ExitCode {
                 max_time_ms: Some(10_000),
                 stats: None,
                 trace: None,
+                semihosting: false,
             };
-            run(&c, BootImage { kernel: DEMO.to_vec(), ..Default::default() })
+            run(&c, BootImage { kernel: DEMO.to_vec(), ..Default::default() }, None)
         }
     };
     match res {

@@ -158,3 +158,86 @@ fn stats_json_and_trace() {
     assert!(lines[0].contains(": fa ") && lines[0].contains("cli"), "{}", lines[0]);
     assert!(t.contains("out dx, al") || t.contains("out"), "no OUT traced");
 }
+
+/// A raw AArch64 image (loaded at RAM + 0x80000, entered at EL1): `mov w0, #0x20;
+/// adr x1, blk; hlt #0xf000; b .; blk: .quad 0x20026, 42` -- semihosting
+/// SYS_EXIT_EXTENDED with ADP_Stopped_ApplicationExit and subcode 42.
+fn semihost_exit42() -> Vec<u8> {
+    [0x5280_0400u32, 0x1000_0061, 0xd45e_0000, 0x1400_0000, 0x0002_0026, 0, 42, 0]
+        .iter()
+        .flat_map(|w| w.to_le_bytes())
+        .collect()
+}
+
+#[test]
+fn semihosting_exit_status_propagates() {
+    let p = tmp("exit42.bin", &semihost_exit42());
+    let (code, _, err) = chimera(&["run", "-M", "virt", "--semihosting", &p]);
+    assert_eq!(code, 42, "{err}");
+    let g = format!("{}/examples/guests/arm64/bin/semihost.elf", env!("CARGO_MANIFEST_DIR"));
+    let (code, out, err) = chimera(&["run", "-M", "virt", "--semihosting", &g]);
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        out.contains("semihosting SYS_WRITE0 works\n") && out.contains("DONE 11 passed, 0 failed"),
+        "{out}"
+    );
+    // Without the option HLT #0xF000 is UNDEFINED: the guest reports the exception and
+    // powers off through PSCI.
+    let (code, out, _) = chimera(&["run", "-M", "virt", &g]);
+    assert_eq!(code, 0);
+    assert!(out.contains("FAIL: unexpected exception"), "{out}");
+    let k = format!("{}/examples/guests/x86/bin/hello.elf", env!("CARGO_MANIFEST_DIR"));
+    assert_clean_error(&["run", "--semihosting", &k], 12, "--semihosting is an Arm feature");
+}
+
+#[test]
+fn el3_firmware_image() {
+    let fw = format!("{}/examples/guests/arm64/bin/el3fw.bin", env!("CARGO_MANIFEST_DIR"));
+    let (code, out, err) = chimera(&["run", "-M", "virt,secure=on", "--semihosting", "--bios", &fw]);
+    assert_eq!(code, 0, "{err}");
+    let exp = std::fs::read_to_string(format!(
+        "{}/examples/guests/arm64/expected/el3fw.txt",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    assert_eq!(out, exp, "output differs from QEMU's (-M virt,secure=on -semihosting -bios)");
+    // --firmware is the same option.
+    let (code, out, _) = chimera(&["run", "-M", "virt,secure=on", "--semihosting", "--firmware", &fw]);
+    assert_eq!((code, out.lines().next()), (0, Some("firmware at EL3")));
+    // virtualization=on alone: the firmware starts at EL2, then stops at its ERET's target
+    // (it does not print "firmware at EL3"); the limit ends the run.
+    let (code, out, _) =
+        chimera(&["run", "-M", "virt,virtualization=on", "--max-insns", "100000", "--bios", &fw]);
+    assert!(out.starts_with("firmware at EL2\n"), "{out} (status {code})");
+}
+
+#[test]
+fn virt_option_errors() {
+    let k = format!("{}/examples/guests/arm64/bin/hello.elf", env!("CARGO_MANIFEST_DIR"));
+    let fw = format!("{}/examples/guests/arm64/bin/el3fw.bin", env!("CARGO_MANIFEST_DIR"));
+    assert_clean_error(&["run", "-M", "virt,secure=on", &k], 12, "needs a firmware image there");
+    assert_clean_error(&["run", "-M", "virt,gic-version=2", &k], 12, "only gic-version=3");
+    assert_clean_error(&["run", "-M", "virt,its=off", &k], 12, "unknown option `its`");
+    assert_clean_error(&["run", "-M", "virt,secure=maybe", &k], 12, "must be on or off");
+    assert_clean_error(&["run", "-M", "pc,secure=on", &k], 12, "the pc board takes no machine options");
+    assert_clean_error(
+        &["run", "-M", "virt", "--bios", "/nonexistent/fw.bin"],
+        12,
+        "cannot read firmware image",
+    );
+    assert_clean_error(&["run", "-M", "virt", "--bios", &fw, &k], 12, "cannot be combined with a kernel");
+    assert_clean_error(&["run", "-M", "virt", "--bios", &k], 12, "not an ELF file");
+    assert_clean_error(
+        &["run", "-M", "virt", "--bios", &tmp("empty.bin", b"")],
+        12,
+        "firmware image is empty",
+    );
+    assert_clean_error(&["run", "--bios", &fw], 12, "--bios is for the virt board");
+    assert_clean_error(&["run", "-M", "virt"], 12, "no kernel image given");
+    assert_clean_error(&["run", "-M", "virt", "--device", "virtio-gpu", &k], 12, "available: virtio-console");
+    assert_clean_error(
+        &["run", "-M", "virt", "--device", "virtio-console", "--device", "virtio-console", &k],
+        12,
+        "given twice",
+    );
+}

@@ -1,7 +1,7 @@
 //! The AArch64 processing element: general-purpose registers, stack pointers, PSTATE, the
 //! exclusive monitor, and the run loop that executes decoded blocks from the block cache.
 
-use crate::decode::{decode_block, Block};
+use crate::decode::{decode_block, end_entry, Block, Decoded, Stop};
 use crate::exception::Exc;
 use crate::mmu::{Acc, Tlb};
 use crate::platform::Arm64Platform;
@@ -38,8 +38,9 @@ pub const NREGS: usize = 31;
 
 /// An AArch64 PE (AArch64 at every exception level).
 pub struct Arm64Cpu {
-    /// x0-x30.
-    pub x: [u64; NREGS],
+    /// x0-x30, and a slot 31 that is always zero (nothing writes it: register 31 is SP or
+    /// XZR by instruction, see `xr`/`xsp`), so decoded handlers read XZR without a branch.
+    pub x: [u64; NREGS + 1],
     /// SP_EL0 .. SP_EL3.
     pub sp_el: [u64; 4],
     /// Program counter of the instruction being executed (between instructions: the next one).
@@ -56,6 +57,9 @@ pub struct Arm64Cpu {
     pub spsel: bool,
     /// PSTATE.PAN (FEAT_PAN).
     pub pan: bool,
+    /// PSTATE.UAO (FEAT_UAO): LDTR/STTR at EL1 (and EL2 in the host) use the privileged
+    /// permissions.
+    pub uao: bool,
     /// PSTATE.SS (software step).
     pub ss: bool,
     /// PSTATE.IL.
@@ -86,8 +90,31 @@ pub struct Arm64Cpu {
     pub index: usize,
     /// Instructions retired before the current block pass.
     pub(crate) blk_base: u64,
+    /// Position in its block of the instruction that left it (threaded dispatch).
+    pub(crate) left_idx: u8,
+    /// The exception of the instruction that left its block with `Stop::Fault`.
+    pub(crate) fault: Option<Exc>,
+    /// Soft-TLB permission bits a data read / data write / fetch needs now.
+    pub(crate) fast_need: [u8; 3],
+    /// PSTATE.PAN applies to data accesses now (privileged, PAN set).
+    pub(crate) fast_pan: bool,
+    /// The translation regime's soft-TLB tag bits, its ASID/VMID context word and that
+    /// word's part of the TLB index, now (soft-TLB fast path).
+    pub(crate) fast_tag: u64,
+    pub(crate) fast_ctx: u64,
+    pub(crate) fast_hash: u64,
     /// Bytes of the last instruction for traces.
     pub trace: Option<TraceFn>,
+    /// The SIMD&FP registers V0-V31 (Arm ARM B1.2.1), element 0 in the low bits.
+    pub v: [u128; 32],
+    /// FPCR (C5.2.8): AHP, DN, FZ, RMode, Stride, Len; the trap enables are RAZ/WI.
+    pub fpcr: u64,
+    /// FPSR (C5.2.10): QC and the cumulative exception flags IDC, IXC, UFC, OFC, DZC, IOC.
+    pub fpsr: u64,
+    /// Self-hosted debug registers and state (Arm ARM D2, [`crate::debug`]).
+    pub dbg: crate::debug::DebugRegs,
+    /// Performance Monitors (Arm ARM D11, [`crate::pmu`]).
+    pub pmu: crate::pmu::Pmu,
 }
 
 impl Arm64Cpu {
@@ -95,7 +122,7 @@ impl Arm64Cpu {
     /// PSTATE.DAIF all masked, SP_ELx selected).
     pub fn new(index: usize, mpidr: u64) -> Self {
         Self {
-            x: [0; NREGS],
+            x: [0; NREGS + 1],
             sp_el: [0; 4],
             pc: 0,
             npc: 0,
@@ -104,6 +131,7 @@ impl Arm64Cpu {
             el: 1,
             spsel: true,
             pan: false,
+            uao: false,
             ss: false,
             il: false,
             sys: SysRegs::new(mpidr),
@@ -119,7 +147,19 @@ impl Arm64Cpu {
             fw_smc: false,
             index,
             blk_base: 0,
+            left_idx: 0,
+            fault: None,
+            fast_need: [0, 0, 0],
+            fast_pan: false,
+            fast_tag: 0,
+            fast_ctx: 0,
+            fast_hash: 0,
             trace: None,
+            v: [0; 32],
+            fpcr: 0,
+            fpsr: 0,
+            dbg: Default::default(),
+            pmu: Default::default(),
         }
     }
 
@@ -188,6 +228,7 @@ impl Arm64Cpu {
     pub fn pstate(&self) -> u64 {
         self.nzcv
             | self.daif
+            | (self.uao as u64) << 23
             | (self.pan as u64) << 22
             | (self.ss as u64) << 21
             | (self.il as u64) << 20
@@ -209,8 +250,12 @@ impl Arm64Cpu {
 
     /// Runs up to `budget` instructions.
     pub fn run(&mut self, p: &mut dyn Arm64Platform, budget: u64) -> StopReason {
+        // Catch up with TLBI broadcasts of other PEs and with register writes from outside.
+        self.tlb_sync();
         let r = self.run_inner(p, budget);
         self.stats.cycles = self.cycle_count();
+        // Counter overflows since the last PMU access raise PMUIRQ now (crate::pmu).
+        self.pmu_update_irq(p);
         // Other PEs run between quanta: their stores may hit the marked block, so the
         // exclusive monitor is cleared here (see exec::ldst::exclusive).
         self.excl = None;
@@ -271,6 +316,16 @@ impl Arm64Cpu {
     /// Runs one block; returns instructions retired.
     fn run_block(&mut self, p: &mut dyn Arm64Platform, budget: u64) -> u64 {
         let pc = self.pc;
+        // Software step (D2.12): active-pending takes the Software Step exception before the
+        // next instruction (the highest-priority synchronous exception, D1.3.5);
+        // active-not-pending runs one instruction. Nothing executes: returns 1 for the budget.
+        let stepping = self.dbg.armed && self.step_active();
+        if stepping && !self.ss {
+            self.prev_block = None;
+            let e = self.step_exception();
+            self.take(e);
+            return 1;
+        }
         if self.il {
             // PSTATE.IL set by an illegal exception return: the next instruction takes an
             // Illegal Execution state exception (D1.4.x, EC 0x0e).
@@ -286,7 +341,8 @@ impl Arm64Cpu {
             self.take(Exc::pc_align(pc));
             return 1;
         }
-        let t = match self.translate(p, pc, Acc::Fetch) {
+        self.refresh_fast_need();
+        let t = match self.fetch_fast(pc).map_or_else(|| self.translate(p, pc, Acc::Fetch), Ok) {
             Ok(t) => t,
             Err(e) => {
                 self.prev_block = None;
@@ -303,6 +359,14 @@ impl Arm64Cpu {
             self.take(e);
             return 1;
         }
+        // Hardware breakpoints (D2.8), after instruction aborts in priority (D1.3.5).
+        if self.dbg.bp_armed {
+            if let Some(e) = self.check_breakpoints(pc) {
+                self.prev_block = None;
+                self.take(e);
+                return 1;
+            }
+        }
         let key = BlockKey { pa: t.pa, va: pc, mode: 0 };
         let ram = p.ram();
         let found = self.blocks.lookup(key, self.prev_block, |pg| ram.code_gen(pg));
@@ -310,20 +374,29 @@ impl Arm64Cpu {
             Some(b) => b,
             None => {
                 // SAFETY: `t.host` is the host address of `t.pa` in a RAM page (from the TLB).
-                let (body, len) = unsafe { decode_block(t.host, t.pa) };
+                let (body, len) = unsafe { decode_block(t.host, t.pa, pc) };
                 let ram = p.ram();
                 let Some((page, gen)) = ram.mark_code(GuestPhys(t.pa), len) else {
                     return 0;
                 };
-                let n = body.len();
+                let n = body.len() - 1;
                 self.blocks.insert(key, page, gen, body, n, self.prev_block)
             }
         };
         self.prev_block = Some(id);
         self.exit_block = false;
-        let limit = (blk.body.len() as u64).min(budget.max(1)) as usize;
+        if self.trace.is_none() && !self.dbg.armed {
+            return self.run_threaded(p, blk, id, key.pa, budget);
+        }
+        // Traced or with debug events armed: one instruction at a time through the family
+        // handlers.
+        let mut limit = ((blk.body.len() - 1) as u64).min(budget.max(1)) as usize;
+        if self.dbg.armed {
+            limit = self.debug_limit(pc, limit, stepping);
+        }
         self.blk_base = self.stats.instructions;
         let mut done = 0u64;
+        let mut faulted = false;
         for (i, d) in blk.body[..limit].iter().enumerate() {
             self.npc = self.pc.wrapping_add(4);
             if let Some(mut tr) = self.trace.take() {
@@ -332,7 +405,7 @@ impl Arm64Cpu {
             }
             self.stats.instructions = self.blk_base + i as u64 + 1;
             done = i as u64 + 1;
-            match (d.f)(self, p, d.raw) {
+            match (d.h)(self, p, d.raw) {
                 Ok(()) => {
                     let seq = self.npc == self.pc.wrapping_add(4);
                     self.pc = self.npc;
@@ -342,12 +415,115 @@ impl Arm64Cpu {
                 }
                 Err(e) => {
                     self.prev_block = None;
+                    // A stepped SVC/HVC/SMC completes: its exception is taken with SPSR.SS = 0
+                    // (D2.12.x); other exceptions leave PSTATE.SS = 1.
+                    if stepping && e.ret_next {
+                        self.ss = false;
+                    }
+                    faulted = true;
                     self.take(e);
                     break;
                 }
             }
         }
+        if stepping && !faulted && done == 1 {
+            self.step_completed(blk.body[0].raw);
+        }
         self.stats.instructions = self.blk_base + done;
         done
+    }
+
+    /// Runs block `blk` (number `id`, at physical `pa`) as a chain of threaded handlers
+    /// (decode.rs), again while it loops on itself, and on into the blocks its direct
+    /// branches reach in the same page; returns instructions retired.
+    fn run_threaded(
+        &mut self,
+        p: &mut dyn Arm64Platform,
+        mut blk: std::rc::Rc<Block>,
+        mut id: u32,
+        mut pa: u64,
+        budget: u64,
+    ) -> u64 {
+        // `refresh_fast_need` ran for the fetch at the start of `run_block`.
+        let budget = budget.max(1);
+        let mut total = 0u64;
+        loop {
+            let pc = blk.body[0].pc;
+            let n = blk.body.len() - 1;
+            let left = budget - total;
+            let part: Vec<Decoded>;
+            let body: &[Decoded] = if n as u64 <= left {
+                &blk.body
+            } else {
+                // The budget ends inside the block: run a copy of its first `left`
+                // instructions with a terminator of their own (once per quantum at most).
+                let mut v = blk.body[..left as usize].to_vec();
+                if let Some(d) = v.last_mut().filter(|d| d.is_fused) {
+                    d.f = crate::decode::generic; // its B.cond is not in the copy
+                }
+                v.push(end_entry(left as usize));
+                part = v;
+                &part
+            };
+            let limit = body.len() - 1;
+            self.blk_base = self.stats.instructions;
+            let last = match (body[0].f)(self, p, &body[0]) {
+                Ok(()) => {
+                    // Ran to its end: a conditional branch not taken, or a block cut short.
+                    total += limit as u64;
+                    self.stats.instructions = self.blk_base + limit as u64;
+                    self.pc = body[limit - 1].pc.wrapping_add(4);
+                    limit - 1
+                }
+                Err(Stop::Leave) => {
+                    let k = self.left_idx as u64 + 1;
+                    total += k;
+                    self.stats.instructions = self.blk_base + k;
+                    if limit == n
+                        && self.pc == pc
+                        && blk.body[n].self_loop
+                        && !self.exit_block
+                        && total < budget
+                    {
+                        continue;
+                    }
+                    self.left_idx as usize
+                }
+                Err(Stop::Fault) => {
+                    let k = self.left_idx as u64 + 1;
+                    total += k;
+                    self.stats.instructions = self.blk_base + k;
+                    self.pc = body[self.left_idx as usize].pc;
+                    self.prev_block = None;
+                    if let Some(e) = self.fault.take() {
+                        self.take(e);
+                    }
+                    return total;
+                }
+            };
+            // Whatever could make a block stale, change the translation regime or
+            // make an interrupt pending sets `exit_block` (stores into code, MMIO)
+            // or ends the block through the generic path (system register writes,
+            // TLB maintenance, exception entry and return, WFI). A specialized
+            // branch changes only the PC (and X30), so execution may go on here:
+            // a loop closing on the block's own start runs again without a lookup,
+            // and a target in the same page (same translation) is looked up by its
+            // physical address.
+            let chain = body[last].chain;
+            if !chain || self.exit_block || total >= budget {
+                return total;
+            }
+            let t = self.pc;
+            if (t ^ pc) >> 12 != 0 || t & 3 != 0 {
+                return total;
+            }
+            let key = BlockKey { pa: (pa & !0xfff) | (t & 0xfff), va: t, mode: 0 };
+            let ram = p.ram();
+            let Some((nid, nblk)) = self.blocks.lookup(key, Some(id), |pg| ram.code_gen(pg)) else {
+                return total;
+            };
+            (blk, id, pa) = (nblk, nid, key.pa);
+            self.prev_block = Some(id);
+        }
     }
 }

@@ -5,7 +5,7 @@
 
 use crate::cpu::Arm64Cpu;
 use crate::exception::Exc;
-use crate::exec::{branch, dp, ldst, system};
+use crate::exec::{atomic, branch, dp, fpldst, ldst, simd, system};
 use crate::platform::Arm64Platform;
 use yaxpeax_arch::{Decoder, U8Reader};
 use yaxpeax_arm::armv8::a64::{InstDecoder, Instruction, Opcode as O};
@@ -13,13 +13,120 @@ use yaxpeax_arm::armv8::a64::{InstDecoder, Instruction, Opcode as O};
 /// An instruction handler: executes the instruction word at `cpu.pc`.
 pub type Handler = fn(&mut Arm64Cpu, &mut dyn Arm64Platform, u32) -> Result<(), Exc>;
 
-/// One decoded instruction.
+/// Why a threaded handler left its block (see [`Fast`]).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// The instruction completed and execution continues at `cpu.pc` (a taken branch, or a
+    /// request to end the block).
+    Leave,
+    /// The instruction raised the exception held in `cpu.fault`.
+    Fault,
+}
+
+/// What a threaded handler returns: `Ok` when the block ran to its end.
+pub type Flow = Result<(), Stop>;
+
+/// A threaded handler on the decoded form. One that completes in line ends by calling the
+/// next entry's handler ([`next`]); the block's terminator returns `Ok`. A handler that
+/// leaves records its position in `cpu.left_idx` ([`leave`], [`generic`]).
+pub type Fast = fn(&mut Arm64Cpu, &mut dyn Arm64Platform, &Decoded) -> Flow;
+
+/// One decoded instruction: the handler chosen at decode time (a specialized one from
+/// `exec::fast`, or [`generic`] running the family handler `h` on the word) and the
+/// operand fields the specialized handlers use.
 #[derive(Copy, Clone)]
 pub struct Decoded {
-    /// The handler for its encoding class.
-    pub f: Handler,
+    /// What runs.
+    pub f: Fast,
+    /// The family handler for the encoding class.
+    pub h: Handler,
     /// The instruction word.
     pub raw: u32,
+    /// Position in the block.
+    pub idx: u8,
+    /// Register fields (Rd/Rt, Rn, Rm) and a shift or rotate amount, for specialized handlers.
+    pub rd: u8,
+    pub rn: u8,
+    pub rm: u8,
+    pub sh: u8,
+    /// An immediate, mask or branch target resolved at decode time.
+    pub imm: u64,
+    /// The instruction's address (blocks are keyed by virtual PC).
+    pub pc: u64,
+    /// On the terminator: the block's last instruction is a direct branch to its start.
+    pub self_loop: bool,
+    /// A flag-setting instruction's handlers fused with a B.EQ or B.NE after it, if it has
+    /// them.
+    pub fused: Option<[Fast; 2]>,
+    /// `f` is the fused handler: the next entry is its B.cond.
+    pub is_fused: bool,
+    /// A specialized direct or register branch (it changes only the PC and X30), after which
+    /// the block loop may go straight on to the next block.
+    pub chain: bool,
+}
+
+/// Runs the family handler on the word, with `cpu.pc`, `npc` and the instruction count
+/// exact, then goes on in line or leaves the block.
+pub fn generic(c: &mut Arm64Cpu, p: &mut dyn Arm64Platform, d: &Decoded) -> Flow {
+    let seq = d.pc.wrapping_add(4);
+    c.pc = d.pc;
+    c.npc = seq;
+    c.stats.instructions = c.blk_base + d.idx as u64 + 1;
+    c.left_idx = d.idx;
+    match (d.h)(c, p, d.raw) {
+        Ok(()) => {
+            if c.npc != seq || c.exit_block {
+                c.pc = c.npc;
+                return Err(Stop::Leave);
+            }
+            next(c, p, d)
+        }
+        Err(e) => {
+            c.fault = Some(e);
+            Err(Stop::Fault)
+        }
+    }
+}
+
+/// Goes on with the entry after `d` (a call in tail position: a block runs as one chain of
+/// jumps from handler to handler).
+#[inline(always)]
+pub fn next(c: &mut Arm64Cpu, p: &mut dyn Arm64Platform, d: &Decoded) -> Flow {
+    // SAFETY: every block body ends with a terminator entry that does not continue, so the
+    // entry after a continuing handler's own is inside the same slice.
+    let n = unsafe { &*(d as *const Decoded).add(1) };
+    (n.f)(c, p, n)
+}
+
+/// Leaves the block after `d`, which completed; `cpu.pc` holds where execution continues.
+#[inline(always)]
+pub fn leave(c: &mut Arm64Cpu, d: &Decoded) -> Flow {
+    c.left_idx = d.idx;
+    Err(Stop::Leave)
+}
+
+fn block_end(_: &mut Arm64Cpu, _: &mut dyn Arm64Platform, _: &Decoded) -> Flow {
+    Ok(())
+}
+
+/// The terminating entry of a body of `n` instructions.
+pub fn end_entry(n: usize) -> Decoded {
+    Decoded {
+        f: block_end,
+        h: undef,
+        raw: 0,
+        idx: n as u8,
+        rd: 0,
+        rn: 0,
+        rm: 0,
+        sh: 0,
+        imm: 0,
+        pc: 0,
+        self_loop: false,
+        fused: None,
+        is_fused: false,
+        chain: false,
+    }
 }
 
 /// A cached block.
@@ -38,14 +145,19 @@ fn nop(_: &mut Arm64Cpu, _: &mut dyn Arm64Platform, _: u32) -> Result<(), Exc> {
 
 /// Classifies `raw`: the handler and whether the block must end after it.
 pub fn classify(raw: u32) -> (Handler, bool) {
+    // SIMD&FP (Arm ARM C4.1): data processing (op0 = x111) and loads/stores with V = 1
+    // (op0 = x1x0, bit 26) are decoded from the raw fields by their handlers.
+    if (raw >> 25) & 7 == 7 {
+        return (simd::dp, false);
+    }
+    if (raw >> 25) & 5 == 4 && raw & (1 << 26) != 0 {
+        return (fpldst::ldst, false);
+    }
     let mut i = Instruction::default();
     let bytes = raw.to_le_bytes();
     if InstDecoder::default().decode_into(&mut i, &mut U8Reader::new(&bytes)).is_err() {
         return (undef, true);
     }
-    // Loads and stores with V (bit 26) set are FP/SIMD: not implemented (ID_AA64PFR0_EL1.FP
-    // = 0xf), so UNDEFINED.
-    let simd = raw & (1 << 26) != 0 && (raw >> 25) & 5 == 4;
     let h: (Handler, bool) = match i.opcode {
         O::ADD | O::ADDS | O::SUB | O::SUBS => (dp::add_sub, false),
         O::ADC | O::ADCS | O::SBC | O::SBCS => (dp::adc_sbc, false),
@@ -79,7 +191,45 @@ pub fn classify(raw: u32) -> (Handler, bool) {
         // (B2.3); SB/SSSB are not advertised.
         O::DSB(_) | O::DMB(_) => (nop, false),
         O::CLREX => (system::clrex, false),
-        _ if simd => (undef, true),
+        // FEAT_LSE atomics, FEAT_LRCPC and FEAT_LRCPC2 (exec::atomic; the handlers check the
+        // fields yaxpeax-arm does not).
+        O::CAS(_) | O::CASB(_) | O::CASH(_) => (atomic::cas, false),
+        O::CASP(_) => (atomic::casp, false),
+        O::SWP(_) | O::SWPB(_) | O::SWPH(_) => (atomic::swp, false),
+        O::LDADD(_)
+        | O::LDCLR(_)
+        | O::LDEOR(_)
+        | O::LDSET(_)
+        | O::LDSMAX(_)
+        | O::LDSMIN(_)
+        | O::LDUMAX(_)
+        | O::LDUMIN(_)
+        | O::LDADDB(_)
+        | O::LDCLRB(_)
+        | O::LDEORB(_)
+        | O::LDSETB(_)
+        | O::LDSMAXB(_)
+        | O::LDSMINB(_)
+        | O::LDUMAXB(_)
+        | O::LDUMINB(_)
+        | O::LDADDH(_)
+        | O::LDCLRH(_)
+        | O::LDEORH(_)
+        | O::LDSETH(_)
+        | O::LDSMAXH(_)
+        | O::LDSMINH(_)
+        | O::LDUMAXH(_)
+        | O::LDUMINH(_) => (atomic::ld_op, false),
+        O::LDAPR | O::LDAPRB | O::LDAPRH => (atomic::ldapr, false),
+        O::LDAPUR
+        | O::LDAPURB
+        | O::LDAPURH
+        | O::LDAPURSB
+        | O::LDAPURSH
+        | O::LDAPURSW
+        | O::STLUR
+        | O::STLURB
+        | O::STLURH => (atomic::rcpc_unscaled, false),
         O::LDR
         | O::STR
         | O::LDRB
@@ -137,25 +287,42 @@ pub fn classify(raw: u32) -> (Handler, bool) {
     h
 }
 
-/// Decodes the block at host pointer `host` (physical `pa`): at most
-/// [`MAX_BLOCK`] instructions, not past the page end. Returns the body and its length in
-/// bytes.
+/// Decodes the block at host pointer `host` (physical `pa`, virtual `va`): at most
+/// [`MAX_BLOCK`] instructions, not past the page end, followed by a terminator entry.
+/// Returns the body and its length in bytes.
 ///
 /// # Safety
 /// `host` must point at byte `pa & 0xfff` of a readable 4 KiB page of guest RAM.
-pub unsafe fn decode_block(host: *mut u8, pa: u64) -> (Box<[Decoded]>, u64) {
+pub unsafe fn decode_block(host: *mut u8, pa: u64, va: u64) -> (Box<[Decoded]>, u64) {
     let avail = ((0x1000 - (pa & 0xfff)) / 4) as usize;
-    let mut body = Vec::with_capacity(avail.min(MAX_BLOCK));
+    let mut body = Vec::with_capacity(avail.min(MAX_BLOCK) + 1);
     for k in 0..avail.min(MAX_BLOCK) {
         // SAFETY: `host` points at byte `pa & 0xfff` of a 4 KiB RAM page; `k * 4 + 4` bytes
         // stay within it (`avail` words remain).
         let raw = unsafe { u32::from_le(std::ptr::read_unaligned(host.add(k * 4) as *const u32)) };
-        let (f, end) = classify(raw);
-        body.push(Decoded { f, raw });
+        let (h, end) = classify(raw);
+        let mut d = end_entry(k);
+        (d.f, d.h, d.raw, d.pc) = (generic, h, raw, va.wrapping_add(4 * k as u64));
+        if let Some(f) = crate::exec::fast::specialize(&mut d) {
+            d.f = f;
+        }
+        body.push(d);
         if end {
             break;
         }
     }
-    let len = body.len() as u64 * 4;
+    let n = body.len();
+    // A flag-setting compare followed by the block's closing B.EQ/B.NE runs as one handler.
+    if n >= 2 && body[n - 1].raw & 0xff00_001e == 0x5400_0000 {
+        let ne = (body[n - 1].raw & 1) as usize;
+        let d = &mut body[n - 2];
+        if let Some(f) = d.fused {
+            (d.f, d.is_fused) = (f[ne], true);
+        }
+    }
+    let len = n as u64 * 4;
+    let mut end = end_entry(n);
+    end.self_loop = crate::exec::fast::branches_to(&body[n - 1], va);
+    body.push(end);
     (body.into_boxed_slice(), len)
 }

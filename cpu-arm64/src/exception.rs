@@ -60,11 +60,14 @@ pub struct Exc {
     pub target: u8,
     /// The preferred return address is the next instruction (SVC, HVC, SMC), not this one.
     pub ret_next: bool,
+    /// For stage 2 aborts taken to EL2: the faulting IPA, written to HPFAR_EL2.FIPA
+    /// (D17.2.66; Arm ARM D8 "Stage 2 fault reporting").
+    pub ipa: Option<u64>,
 }
 
 impl Exc {
     const fn new(ec: u8, iss: u32) -> Self {
-        Self { ec, iss, far: None, target: 0, ret_next: false }
+        Self { ec, iss, far: None, target: 0, ret_next: false, ipa: None }
     }
     /// An UNDEFINED instruction (EC 0x00).
     pub const fn undef() -> Self {
@@ -151,10 +154,19 @@ impl Arm64Cpu {
             ec::UNKNOWN => iss = 0,
             _ => {}
         }
+        // Stage-2 data aborts on single-register loads and stores carry the instruction
+        // syndrome (ISV, SAS, SSE, SRT, SF, AR; D17.2.37), see mmu.rs.
+        if e.ipa.is_some() && ec == ec::DABT_LOWER {
+            iss |= self.s2_instruction_syndrome(e.iss);
+        }
         // IL: 32-bit instruction (always for A64, D17.2.37), except EC 0 and aborts/PC
         // alignment where IL is 1 too for A64. SError and IRQ do not report a syndrome.
         let esr = (ec as u64) << 26 | 1 << 25 | (iss as u64 & 0x1ff_ffff);
         self.stats.count_exception(ec);
+        // HPFAR_EL2.FIPA (bits 43:4) = IPA[51:12] for stage 2 aborts taken to EL2 (D17.2.66).
+        if let (Some(ipa), 2) = (e.ipa, target) {
+            self.sys.hpfar_el2 = (ipa >> 12) << 4 & 0xf_ffff_ffff_fff0;
+        }
         let ret = if e.ret_next { self.pc.wrapping_add(4) } else { self.pc };
         self.enter_exception(target, 0, Some((esr, e.far)), ret);
     }
@@ -169,6 +181,8 @@ impl Arm64Cpu {
         ret: u64,
     ) {
         let t = target as usize;
+        // PMU: what ran before counts at the old EL; EXC_TAKEN (crate::pmu).
+        self.pmu_exception();
         let spsr = self.pstate();
         // Vector offset: current EL with SP_EL0 0x0, with SP_ELx 0x200, from a lower EL
         // using AArch64 0x400 (D1.10.2 table D1-5).
@@ -191,10 +205,16 @@ impl Arm64Cpu {
         self.spsel = true;
         self.daif = 0xf << 6;
         self.ss = false;
+        // A later Software Step exception did not follow a stepped instruction (ISV = 0).
+        self.dbg.stepped = false;
         self.il = false;
+        // PSTATE.UAO is cleared on exception entry (FEAT_UAO, AArch64.TakeException).
+        self.uao = false;
         // PSTATE.PAN is set on entry to EL1 (or EL2 with E2H+TGE) when SCTLR_ELx.SPAN is 0
         // (FEAT_PAN, D1.10.2).
-        if target == 1 && self.sys.sctlr[1] & (1 << 23) == 0 {
+        if (target == 1 && self.sys.sctlr[1] & (1 << 23) == 0)
+            || (target == 2 && self.sys.in_host() && self.sys.sctlr[2] & (1 << 23) == 0)
+        {
             self.pan = true;
         }
         self.excl = None;
@@ -220,10 +240,17 @@ impl Arm64Cpu {
             || m & 2 != 0
             || (new_el == 2 && !self.sys.el2_enabled())
             || (new_el == 1 && self.sys.tge() && self.sys.el2_enabled());
+        // PSTATE.SS from SPSR.SS only when stepping is enabled at the target but not here
+        // (D2.12.3, evaluated on the PSTATE before the return).
+        let ss = self.debug_return_ss(spsr, illegal);
+        if self.pmu.active {
+            self.pmu_fold(false); // the counts so far belong to the EL being left
+        }
         self.nzcv = spsr & 0xf000_0000;
         self.daif = spsr & (0xf << 6);
         self.pan = spsr & (1 << 22) != 0;
-        self.ss = spsr & (1 << 21) != 0;
+        self.uao = spsr & (1 << 23) != 0;
+        self.ss = ss;
         if illegal {
             self.il = true;
         } else {

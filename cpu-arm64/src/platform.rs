@@ -1,6 +1,8 @@
 //! The AArch64 CPU's view of the machine. The board implements [`Arm64Platform`]; the CPU
 //! crate never depends on device models, so it can be unit-tested against a mock.
 
+use crate::cpu::Arm64Cpu;
+use crate::mmu::Acc;
 use sim_core::{GuestPhys, GuestRam};
 
 /// How firmware is called (PSCI/SMCCC conduit, Arm DEN0028 SMCCC 2.x).
@@ -44,7 +46,60 @@ pub trait Arm64Platform {
     /// The timer outputs of this CPU changed (level of the physical, virtual, hypervisor and
     /// secure physical timers, Arm ARM D11.2): the board forwards them to the GIC as PPIs.
     fn timer_levels(&mut self, phys: bool, virt: bool, hyp: bool, sec: bool);
+    /// The level of this CPU's EL2 virtual timer (FEAT_VHE, CNTHV_*_EL2; PPI 28 on GICv3
+    /// systems per the Server Base System Architecture). Default: not connected.
+    fn hyp_virt_timer_level(&mut self, _level: bool) {}
+    /// The level of this CPU's PMU overflow interrupt request (PMUIRQ, Arm ARM D11.x): a
+    /// board that wires it forwards it to its interrupt controller (the `virt` board: PPI 23,
+    /// INTID 23). Default: not wired, as on a board whose device tree has no PMU node.
+    fn pmu_irq(&mut self, _level: bool) {}
     /// The earliest counter value at which one of this CPU's enabled timers fires (or
     /// `u64::MAX`), so the board can schedule a wake-up.
     fn set_timer_deadline(&mut self, counter: u64);
+    /// `HLT #imm` executed by `cpu` (C6.2.104), offered to the board before the
+    /// architectural behaviour (UNDEFINED: halting debug is not implemented). A board that
+    /// traps it (e.g. Arm semihosting, HLT #0xF000) reads and writes `cpu`'s registers and
+    /// memory ([`Arm64Cpu::read_virt`], [`Arm64Cpu::write_virt`]) and returns `true`: the
+    /// instruction then completes and execution continues after it. Default: not trapped.
+    fn halt_call(&mut self, _cpu: &mut Arm64Cpu, _imm: u16) -> bool {
+        false
+    }
+}
+
+impl Arm64Cpu {
+    /// Copies guest memory at virtual address `va` into `buf`, translated as a data read
+    /// at the current EL (stage 1, D8). Only RAM is read; `false` (and no exception) if any
+    /// byte faults or is not RAM. For firmware models answering calls from the guest.
+    pub fn read_virt(&mut self, p: &mut dyn Arm64Platform, va: u64, buf: &mut [u8]) -> bool {
+        self.virt_pages(p, va, buf.len(), Acc::Read, |ram, pa, at, n| ram.read(pa, &mut buf[at..at + n]))
+    }
+
+    /// Writes `data` to guest memory at virtual address `va`, translated as a data write at
+    /// the current EL. Only RAM is written; `false` if any page faults or is not RAM (pages
+    /// before it may have been written).
+    pub fn write_virt(&mut self, p: &mut dyn Arm64Platform, va: u64, data: &[u8]) -> bool {
+        self.virt_pages(p, va, data.len(), Acc::Write, |ram, pa, at, n| ram.write(pa, &data[at..at + n]))
+    }
+
+    /// Runs `f(ram, pa, offset, len)` for each page-sized piece of `[va, va + len)`.
+    fn virt_pages(
+        &mut self,
+        p: &mut dyn Arm64Platform,
+        va: u64,
+        len: usize,
+        acc: Acc,
+        mut f: impl FnMut(&mut GuestRam, GuestPhys, usize, usize) -> bool,
+    ) -> bool {
+        let mut done = 0;
+        while done < len {
+            let at = va.wrapping_add(done as u64);
+            let n = (0x1000 - (at & 0xfff) as usize).min(len - done);
+            let Ok(t) = self.translate(p, at, acc) else { return false };
+            if !f(p.ram(), GuestPhys(t.pa), done, n) {
+                return false;
+            }
+            done += n;
+        }
+        true
+    }
 }

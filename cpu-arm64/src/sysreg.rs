@@ -5,6 +5,7 @@
 use crate::cpu::Arm64Cpu;
 use crate::exception::Exc;
 use crate::platform::Arm64Platform;
+use crate::vhe::vr;
 
 /// A system register encoding op0:op1:CRn:CRm:op2 (the MRS/MSR bits 20:5).
 pub const fn enc(op0: u32, op1: u32, crn: u32, crm: u32, op2: u32) -> u16 {
@@ -33,6 +34,7 @@ pub mod r {
         TTBR0_EL1 = 3,0,2,0,0; TTBR1_EL1 = 3,0,2,0,1; TCR_EL1 = 3,0,2,0,2;
         SPSR_EL1 = 3,0,4,0,0; ELR_EL1 = 3,0,4,0,1; SP_EL0 = 3,0,4,1,0; SPSEL = 3,0,4,2,0;
         CURRENTEL = 3,0,4,2,2; PAN = 3,0,4,2,3; NZCV = 3,3,4,2,0; DAIF = 3,3,4,2,1;
+        FPCR = 3,3,4,4,0; FPSR = 3,3,4,4,1;
         AFSR0_EL1 = 3,0,5,1,0; AFSR1_EL1 = 3,0,5,1,1; ESR_EL1 = 3,0,5,2,0; FAR_EL1 = 3,0,6,0,0;
         PAR_EL1 = 3,0,7,4,0; MAIR_EL1 = 3,0,10,2,0; AMAIR_EL1 = 3,0,10,3,0; VBAR_EL1 = 3,0,12,0,0;
         ISR_EL1 = 3,0,12,1,0; CONTEXTIDR_EL1 = 3,0,13,0,1; TPIDR_EL1 = 3,0,13,0,4;
@@ -105,6 +107,10 @@ pub struct SysRegs {
     pub tcr: [u64; 4],
     pub ttbr0: [u64; 4],
     pub ttbr1_el1: u64,
+    /// TTBR1_EL2 (FEAT_VHE: the upper VA range of the EL2&0 regime).
+    pub ttbr1_el2: u64,
+    /// CONTEXTIDR_EL2 (FEAT_VHE).
+    pub contextidr_el2: u64,
     pub cpacr_el1: u64,
     pub par_el1: u64,
     pub contextidr_el1: u64,
@@ -134,12 +140,14 @@ pub struct SysRegs {
     pub cntv: Timer,
     pub cnthp: Timer,
     pub cntps: Timer,
+    /// The EL2 virtual timer (FEAT_VHE, CNTHV_*_EL2, D11.2.x).
+    pub cnthv: Timer,
     /// MPIDR_EL1.
     pub mpidr: u64,
     /// CNTFRQ_EL0 (written by firmware at EL3; reset value from the board).
     pub cntfrq: u64,
     /// The timer output levels last reported to the board.
-    pub(crate) timer_out: [bool; 4],
+    pub(crate) timer_out: [bool; 5],
 }
 
 /// MIDR_EL1: implementer 0 ("reserved for software use", D17.2.100), so no real part number
@@ -169,6 +177,8 @@ impl SysRegs {
             tcr: [0; 4],
             ttbr0: [0; 4],
             ttbr1_el1: 0,
+            ttbr1_el2: 0,
+            contextidr_el2: 0,
             cpacr_el1: 0,
             par_el1: 0,
             contextidr_el1: 0,
@@ -179,7 +189,8 @@ impl SysRegs {
             osdlr_el1: 0,
             mdccint_el1: 0,
             hcr_el2: 0,
-            mdcr_el2: 0,
+            // MDCR_EL2.HPMN resets to PMCR_EL0.N (D17.2.108).
+            mdcr_el2: crate::pmu::NCNT as u64,
             cptr_el2: 0x33ff, // RES1 bits 13:12, 9:0
             hstr_el2: 0,
             hacr_el2: 0,
@@ -197,9 +208,10 @@ impl SysRegs {
             cntv: Timer::default(),
             cnthp: Timer::default(),
             cntps: Timer::default(),
+            cnthv: Timer::default(),
             mpidr,
             cntfrq: 62_500_000,
-            timer_out: [false; 4],
+            timer_out: [false; 5],
         }
     }
 
@@ -207,6 +219,19 @@ impl SysRegs {
     #[inline]
     pub fn tge(&self) -> bool {
         self.hcr_el2 & (1 << 27) != 0
+    }
+
+    /// HCR_EL2.E2H (FEAT_VHE, D17.2.48): EL2 is the host of the EL2&0 translation regime.
+    #[inline]
+    pub fn e2h(&self) -> bool {
+        self.hcr_el2 & (1 << 34) != 0
+    }
+
+    /// HCR_EL2.{E2H, TGE} = {1, 1} with EL2 enabled: EL0 runs in the EL2&0 regime
+    /// ("IsInHost()", D1.x / D8.1).
+    #[inline]
+    pub fn in_host(&self) -> bool {
+        self.e2h() && self.tge() && self.el2_enabled()
     }
 
     /// EL2 is implemented and enabled in the current (Non-secure) state: SCR_EL3.NS (D1.2).
@@ -232,20 +257,30 @@ impl SysRegs {
 
 /// ID register values describing exactly what is implemented.
 pub mod id {
-    /// ID_AA64PFR0_EL1: EL0-EL3 AArch64 only (1 each), FP and AdvSIMD not implemented
-    /// (0xf), GIC system registers v3 (GIC = 1, the board provides the CPU interface).
-    pub const AA64PFR0: u64 = 0x1111 | 0xf << 16 | 0xf << 20 | 1 << 24;
-    /// ID_AA64ISAR0_EL1: CRC32 (bits 19:16 = 1).
-    pub const AA64ISAR0: u64 = 1 << 16;
+    /// ID_AA64PFR0_EL1: EL0-EL3 AArch64 only (1 each), FP and AdvSIMD implemented without
+    /// half-precision arithmetic (0 each; the two fields must match, D17.2.64), GIC system
+    /// registers v3 (GIC = 1, the board provides the CPU interface).
+    pub const AA64PFR0: u64 = 0x1111 | 1 << 24;
+    /// ID_AA64ISAR0_EL1: CRC32 (bits 19:16 = 1), Atomic (bits 23:20 = 0b0010, FEAT_LSE:
+    /// exec::atomic).
+    pub const AA64ISAR0: u64 = 1 << 16 | 2 << 20;
+    /// ID_AA64ISAR1_EL1: LRCPC (bits 23:20 = 0b0010: FEAT_LRCPC's LDAPR* and FEAT_LRCPC2's
+    /// LDAPUR*/STLUR*, exec::atomic).
+    pub const AA64ISAR1: u64 = 2 << 20;
     /// ID_AA64MMFR0_EL1: PARange 40 bits (2), ASIDBits 16 (2), BigEnd 0, SNSMem 0,
     /// TGran16 supported (1), TGran64 supported (0), TGran4 supported (0).
     pub const AA64MMFR0: u64 = 2 | 2 << 4 | 1 << 20;
-    /// ID_AA64MMFR1_EL1: PAN (bits 23:20 = 1), VMIDBits 8 (0).
-    pub const AA64MMFR1: u64 = 1 << 20;
-    /// ID_AA64DFR0_EL1: DebugVer Armv8 (6), BRPs/WRPs 1 (two each, the architectural
-    /// minimum), PMUVer 0 (no PMU). The breakpoint and watchpoint registers themselves are not
-    /// implemented yet (their accesses are UNDEFINED): a known gap, see the crate docs.
-    pub const AA64DFR0: u64 = 6 | 1 << 12 | 1 << 20;
+    /// ID_AA64MMFR1_EL1: PAN (bits 23:20 = 1), VMIDBits 8 (0), HAFDBS (bits 3:0 = 2:
+    /// hardware Access flag and dirty state at both stages, mmu.rs), VH (bits 11:8 = 1:
+    /// FEAT_VHE, vhe.rs).
+    pub const AA64MMFR1: u64 = 1 << 20 | 1 << 8 | crate::mmu::HAFDBS;
+    /// ID_AA64MMFR2_EL1: UAO (bits 7:4 = 1, FEAT_UAO: PSTATE.UAO, exec::ldst).
+    pub const AA64MMFR2: u64 = 1 << 4;
+    /// ID_AA64DFR0_EL1 (D17.2.58): DebugVer Armv8 (6), BRPs 1 and WRPs 1 (two breakpoints
+    /// and two watchpoints, the architectural minimum), CTX_CMPs 0 (one context-aware
+    /// breakpoint, the minimum: breakpoint 1), DoubleLock 0 (OS Double Lock implemented),
+    /// see `debug.rs`; PMUVer 1 (PMUv3 for Armv8.0, see `pmu.rs`).
+    pub const AA64DFR0: u64 = 6 | 1 << 8 | 1 << 12 | 1 << 20;
     /// CTR_EL0: IminLine/DminLine 64 bytes (4), L1Ip PIPT (3), CWG/ERG 0 (not reported).
     pub const CTR: u64 = 1 << 31 | 4 << 16 | 3 << 14 | 4;
     /// DCZID_EL0: DC ZVA allowed, block size 2^4 words = 64 bytes.
@@ -268,7 +303,9 @@ impl Arm64Cpu {
 
     /// EL0 access to a timer/counter register allowed by CNTKCTL_EL1 (D11.2.2)?
     fn el0_timer_ok(&self, e: u16) -> bool {
-        let k = self.sys.cntkctl_el1;
+        // In the host ({E2H, TGE} = {1, 1}) CNTHCTL_EL2 has these controls, at the same bit
+        // positions (FEAT_VHE, D17 CNTHCTL_EL2).
+        let k = if self.sys.in_host() { self.sys.cnthctl_el2 } else { self.sys.cntkctl_el1 };
         match e {
             r::CNTFRQ_EL0 => k & 3 != 0,
             r::CNTPCT_EL0 => k & 1 != 0,
@@ -285,9 +322,15 @@ impl Arm64Cpu {
         if self.el < Self::min_el(op1) {
             return Err(Exc::undef());
         }
+        if let Some(r) = self.debug_pmu_sysreg(p, raw, e, None) {
+            return r;
+        }
         if self.el == 0 {
             self.el0_check(e, raw)?;
         }
+        self.cnthctl_check(e, raw)?;
+        // FEAT_VHE register redirection (vhe.rs).
+        let e = self.vhe_map(e)?;
         let s = &self.sys;
         let cnt = p.counter();
         let vcnt = cnt.wrapping_sub(s.cntvoff_el2);
@@ -297,8 +340,10 @@ impl Arm64Cpu {
             r::REVIDR_EL1 => 0,
             r::ID_AA64PFR0_EL1 => id::AA64PFR0,
             r::ID_AA64ISAR0_EL1 => id::AA64ISAR0,
+            r::ID_AA64ISAR1_EL1 => id::AA64ISAR1,
             r::ID_AA64MMFR0_EL1 => id::AA64MMFR0,
             r::ID_AA64MMFR1_EL1 => id::AA64MMFR1,
+            r::ID_AA64MMFR2_EL1 => id::AA64MMFR2,
             r::ID_AA64DFR0_EL1 => id::AA64DFR0,
             r::CTR_EL0 => id::CTR,
             r::DCZID_EL0 => id::DCZID,
@@ -336,8 +381,18 @@ impl Arm64Cpu {
             r::SPSEL => self.spsel as u64,
             r::CURRENTEL => (self.el as u64) << 2,
             r::PAN => (self.pan as u64) << 22,
+            vr::UAO => (self.uao as u64) << 23,
             r::NZCV => self.nzcv,
             r::DAIF => self.daif,
+            // FPCR/FPSR: subject to the FP/AdvSIMD access traps (EC 0x07).
+            r::FPCR | r::FPSR => {
+                self.check_fp()?;
+                if e == r::FPCR {
+                    self.fpcr
+                } else {
+                    self.fpsr
+                }
+            }
             r::ESR_EL1 => s.esr[1],
             r::ESR_EL2 => s.esr[2],
             r::ESR_EL3 => s.esr[3],
@@ -370,13 +425,9 @@ impl Arm64Cpu {
             r::TPIDR_EL3 => s.tpidr[3],
             r::TPIDRRO_EL0 => s.tpidrro_el0,
             r::CNTKCTL_EL1 => s.cntkctl_el1,
-            r::MDSCR_EL1 => s.mdscr_el1,
-            r::OSLSR_EL1 => s.oslsr_el1,
-            r::OSDLR_EL1 => s.osdlr_el1,
-            r::MDCCINT_EL1 => s.mdccint_el1,
             r::CNTFRQ_EL0 => s.cntfrq,
             r::CNTPCT_EL0 => cnt,
-            r::CNTVCT_EL0 => vcnt,
+            r::CNTVCT_EL0 => cnt.wrapping_sub(self.vcnt_offset()),
             r::CNTP_CTL_EL0 => ctl(&s.cntp, cnt),
             r::CNTP_CVAL_EL0 => s.cntp.cval,
             r::CNTP_TVAL_EL0 => tval(&s.cntp, cnt),
@@ -387,6 +438,12 @@ impl Arm64Cpu {
             r::CNTHP_CVAL_EL2 => s.cnthp.cval,
             r::CNTHP_TVAL_EL2 => tval(&s.cnthp, cnt),
             r::CNTPS_CTL_EL1 => ctl(&s.cntps, cnt),
+            // The EL2 virtual timer counts without the virtual offset (D11.2.x).
+            vr::CNTHV_CTL_EL2 => ctl(&s.cnthv, cnt),
+            vr::CNTHV_CVAL_EL2 => s.cnthv.cval,
+            vr::CNTHV_TVAL_EL2 => tval(&s.cnthv, cnt),
+            vr::TTBR1_EL2 => s.ttbr1_el2,
+            vr::CONTEXTIDR_EL2 => s.contextidr_el2,
             r::CNTPS_CVAL_EL1 => s.cntps.cval,
             r::CNTPS_TVAL_EL1 => tval(&s.cntps, cnt),
             r::CNTHCTL_EL2 => s.cnthctl_el2,
@@ -394,7 +451,6 @@ impl Arm64Cpu {
             r::VPIDR_EL2 => s.vpidr_el2,
             r::VMPIDR_EL2 => s.vmpidr_el2,
             r::HCR_EL2 => s.hcr_el2,
-            r::MDCR_EL2 => s.mdcr_el2,
             r::CPTR_EL2 => s.cptr_el2,
             r::HSTR_EL2 => s.hstr_el2,
             r::HACR_EL2 => s.hacr_el2,
@@ -403,7 +459,6 @@ impl Arm64Cpu {
             r::HPFAR_EL2 => s.hpfar_el2,
             r::SCR_EL3 => s.scr_el3,
             r::CPTR_EL3 => s.cptr_el3,
-            r::MDCR_EL3 => s.mdcr_el3,
             _ => match p.icc_read(e) {
                 Some(v) => v,
                 None => return Err(Exc::undef()),
@@ -414,10 +469,10 @@ impl Arm64Cpu {
     /// Checks an EL0 access to an op1=3 register (D17: SCTLR_EL1.UCT/UMA/DZE, CNTKCTL_EL1);
     /// disallowed accesses trap to EL1 (EC 0x18) or are UNDEFINED.
     fn el0_check(&self, e: u16, raw: u32) -> Result<(), Exc> {
-        let sctlr = self.sys.sctlr[1];
+        let sctlr = self.el0_sctlr();
         let trap = || Err(Exc::sysreg_trap(raw, 1));
         match e {
-            r::NZCV | r::TPIDR_EL0 | r::TPIDRRO_EL0 | r::DCZID_EL0 => Ok(()),
+            r::NZCV | r::TPIDR_EL0 | r::TPIDRRO_EL0 | r::DCZID_EL0 | r::FPCR | r::FPSR => Ok(()),
             r::CTR_EL0 if sctlr & (1 << 15) == 0 => trap(),
             r::DAIF if sctlr & (1 << 9) == 0 => trap(),
             r::CTR_EL0 | r::DAIF => Ok(()),
@@ -447,16 +502,23 @@ impl Arm64Cpu {
         if self.el < Self::min_el(op1) {
             return Err(Exc::undef());
         }
+        if let Some(r) = self.debug_pmu_sysreg(p, raw, e, Some(v)) {
+            return r.map(|_| ());
+        }
         if self.el == 0 {
             if matches!(e, r::TPIDRRO_EL0 | r::DCZID_EL0 | r::CTR_EL0) {
                 return Err(Exc::undef());
             }
             self.el0_check(e, raw)?;
         }
+        self.cnthctl_check(e, raw)?;
+        // FEAT_VHE register redirection (vhe.rs).
+        let e = self.vhe_map(e)?;
         let cnt = p.counter();
         let vcnt = cnt.wrapping_sub(self.sys.cntvoff_el2);
         let s = &mut self.sys;
         let mut translation = false;
+        let mut ctx = false;
         let mut timers = false;
         match e {
             r::SCTLR_EL1 => {
@@ -475,8 +537,10 @@ impl Arm64Cpu {
             r::ACTLR_EL2 => s.actlr[2] = v,
             r::ACTLR_EL3 => s.actlr[3] = v,
             r::CPACR_EL1 => s.cpacr_el1 = v & (3 << 20 | 1 << 28),
-            r::TTBR0_EL1 => (s.ttbr0[1], translation) = (v, true),
-            r::TTBR1_EL1 => (s.ttbr1_el1, translation) = (v, true),
+            // TTBRs and VTTBR_EL2 select an ASID/VMID: TLB entries are tagged with them, so a
+            // write only changes the current context (D8.13).
+            r::TTBR0_EL1 => (s.ttbr0[1], ctx) = (v, true),
+            r::TTBR1_EL1 => (s.ttbr1_el1, ctx) = (v, true),
             r::TCR_EL1 => (s.tcr[1], translation) = (v, true),
             r::TTBR0_EL2 => (s.ttbr0[2], translation) = (v, true),
             r::TCR_EL2 => (s.tcr[2], translation) = (v, true),
@@ -503,7 +567,18 @@ impl Arm64Cpu {
                 self.pan = v & (1 << 22) != 0;
                 translation = true;
             }
+            vr::UAO => self.uao = v & (1 << 23) != 0,
             r::NZCV => self.nzcv = v & 0xf000_0000,
+            // FPCR: AHP, DN, FZ, RMode, Stride, Len (C5.2.8; trap enables RAZ/WI, FZ16 not
+            // implemented). FPSR: QC and the cumulative flags (C5.2.10).
+            r::FPCR => {
+                self.check_fp()?;
+                self.fpcr = v & 0x07f7_0000;
+            }
+            r::FPSR => {
+                self.check_fp()?;
+                self.fpsr = v & 0x0800_009f;
+            }
             r::DAIF => {
                 self.daif = v & (0xf << 6);
                 self.exit_block = true;
@@ -533,11 +608,6 @@ impl Arm64Cpu {
             r::TPIDRRO_EL0 => s.tpidrro_el0 = v,
             r::CNTKCTL_EL1 => s.cntkctl_el1 = v & 0x3ff,
             r::CSSELR_EL1 => s.csselr_el1 = v & 0xf,
-            r::MDSCR_EL1 => s.mdscr_el1 = v,
-            // OSLAR_EL1.OSLK sets OSLSR_EL1.OSLK (D17.3.26).
-            r::OSLAR_EL1 => s.oslsr_el1 = (s.oslsr_el1 & !2) | (v & 1) << 1,
-            r::OSDLR_EL1 => s.osdlr_el1 = v & 1,
-            r::MDCCINT_EL1 => s.mdccint_el1 = v,
             r::CNTFRQ_EL0 if self.el == 3 => s.cntfrq = v & 0xffff_ffff,
             r::CNTFRQ_EL0 => return Err(Exc::undef()),
             r::CNTP_CTL_EL0 => (s.cntp.ctl, timers) = (v & 3, true),
@@ -551,6 +621,11 @@ impl Arm64Cpu {
             r::CNTHP_CVAL_EL2 => (s.cnthp.cval, timers) = (v, true),
             r::CNTHP_TVAL_EL2 => (s.cnthp.cval, timers) = (cnt.wrapping_add(v as i32 as u64), true),
             r::CNTPS_CTL_EL1 => (s.cntps.ctl, timers) = (v & 3, true),
+            vr::CNTHV_CTL_EL2 => (s.cnthv.ctl, timers) = (v & 3, true),
+            vr::CNTHV_CVAL_EL2 => (s.cnthv.cval, timers) = (v, true),
+            vr::CNTHV_TVAL_EL2 => (s.cnthv.cval, timers) = (cnt.wrapping_add(v as i32 as u64), true),
+            vr::TTBR1_EL2 => (s.ttbr1_el2, ctx) = (v, true),
+            vr::CONTEXTIDR_EL2 => s.contextidr_el2 = v & 0xffff_ffff,
             r::CNTPS_CVAL_EL1 => (s.cntps.cval, timers) = (v, true),
             r::CNTPS_TVAL_EL1 => (s.cntps.cval, timers) = (cnt.wrapping_add(v as i32 as u64), true),
             r::CNTHCTL_EL2 => s.cnthctl_el2 = v,
@@ -561,12 +636,15 @@ impl Arm64Cpu {
                 s.hcr_el2 = v;
                 translation = true;
             }
-            r::MDCR_EL2 => s.mdcr_el2 = v,
+            // With HCR_EL2.E2H = 1 CPTR_EL2 has the CPACR_EL1 layout (FPEN 21:20, TTA 28,
+            // TCPAC 31; no RES1 bits), else TFP 10, TTA 20, TCPAC 31 and RES1 13:12, 9:0
+            // (D17 CPTR_EL2).
+            r::CPTR_EL2 if s.e2h() => s.cptr_el2 = v & (3 << 20 | 1 << 28 | 1 << 31),
             r::CPTR_EL2 => s.cptr_el2 = v | 0x33ff,
             r::HSTR_EL2 => s.hstr_el2 = v,
             r::HACR_EL2 => s.hacr_el2 = v,
-            r::VTTBR_EL2 => s.vttbr_el2 = v,
-            r::VTCR_EL2 => s.vtcr_el2 = v | 1 << 31,
+            r::VTTBR_EL2 => (s.vttbr_el2, ctx) = (v, true),
+            r::VTCR_EL2 => (s.vtcr_el2, translation) = (v | 1 << 31, true),
             r::HPFAR_EL2 => s.hpfar_el2 = v,
             r::SCR_EL3 => {
                 s.scr_el3 = v;
@@ -574,7 +652,6 @@ impl Arm64Cpu {
                 self.exit_block = true;
             }
             r::CPTR_EL3 => s.cptr_el3 = v,
-            r::MDCR_EL3 => s.mdcr_el3 = v,
             _ => {
                 if !p.icc_write(e, v) {
                     return Err(Exc::undef());
@@ -584,6 +661,9 @@ impl Arm64Cpu {
         }
         if translation {
             self.tlb.flush();
+        }
+        if translation || ctx {
+            self.tlb_refresh_ctx();
             self.exit_block = true;
         }
         if timers {
@@ -599,16 +679,29 @@ impl Arm64Cpu {
         let cnt = p.counter();
         let vcnt = cnt.wrapping_sub(self.sys.cntvoff_el2);
         let s = &self.sys;
-        let out = [s.cntp.output(cnt), s.cntv.output(vcnt), s.cnthp.output(cnt), s.cntps.output(cnt)];
-        if out != s.timer_out {
-            self.sys.timer_out = out;
+        let out = [
+            s.cntp.output(cnt),
+            s.cntv.output(vcnt),
+            s.cnthp.output(cnt),
+            s.cntps.output(cnt),
+            s.cnthv.output(cnt),
+        ];
+        if out[..4] != s.timer_out[..4] {
             p.timer_levels(out[0], out[1], out[2], out[3]);
         }
+        if out[4] != s.timer_out[4] {
+            p.hyp_virt_timer_level(out[4]);
+        }
+        self.sys.timer_out = out;
         let s = &self.sys;
         let mut next = u64::MAX;
-        for (t, c, off) in
-            [(&s.cntp, cnt, 0), (&s.cntv, vcnt, s.cntvoff_el2), (&s.cnthp, cnt, 0), (&s.cntps, cnt, 0)]
-        {
+        for (t, c, off) in [
+            (&s.cntp, cnt, 0),
+            (&s.cntv, vcnt, s.cntvoff_el2),
+            (&s.cnthp, cnt, 0),
+            (&s.cntps, cnt, 0),
+            (&s.cnthv, cnt, 0),
+        ] {
             if t.ctl & 3 == 1 && !t.istatus(c) {
                 next = next.min(t.cval.wrapping_add(off));
             }

@@ -8,15 +8,29 @@ use sim_core::{GuestPhys, GuestRam};
 
 const RAM: u64 = 0x4000_0000;
 
+mod atomic;
+mod debug;
+mod fpsimd;
+mod pmu;
+mod vhe;
+mod vmsa;
+
 struct Mock {
     ram: GuestRam,
     mmio: Vec<(u64, u8, u64)>,
     fw: Vec<u64>,
+    /// PMUIRQ levels reported (crate::pmu).
+    pmu_irq: Vec<bool>,
 }
 
 impl Mock {
     fn new() -> Self {
-        Self { ram: GuestRam::new(&[(GuestPhys(RAM), 16 << 20)]).unwrap(), mmio: vec![], fw: vec![] }
+        Self {
+            ram: GuestRam::new(&[(GuestPhys(RAM), 16 << 20)]).unwrap(),
+            mmio: vec![],
+            fw: vec![],
+            pmu_irq: vec![],
+        }
     }
 }
 
@@ -56,6 +70,9 @@ impl Arm64Platform for Mock {
     }
     fn timer_levels(&mut self, _p: bool, _v: bool, _h: bool, _s: bool) {}
     fn set_timer_deadline(&mut self, _c: u64) {}
+    fn pmu_irq(&mut self, level: bool) {
+        self.pmu_irq.push(level);
+    }
 }
 
 /// Loads `code` at RAM start and runs it at EL1 until `n` instructions retired.

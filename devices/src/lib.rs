@@ -21,6 +21,8 @@
 //! | [`pl011`] | [`Pl011`] Arm PrimeCell UART (`virt`, SPI 1) | MMIO 0x09000000 len 0x1000, B1_4 |
 //! | [`pl031`] | [`Pl031`] Arm PrimeCell RTC (`virt`, SPI 2) | MMIO 0x09010000 len 0x1000, B4 |
 //! | [`gicv3`] | [`GicV3`] GICv3 (`virt`); ICC_* via the board | MMIO 0x08000000 len 0x10000, 0x080a0000 len 0x20000/CPU, ANY |
+//! | [`virtio_mmio`] | [`VirtioMmio`] virtio-mmio transport, Version 2 (`virt`, SPI 16+n) | 0x0a000000 + 0x200 n, dispatched by the board (needs guest RAM) |
+//! | [`virtio_console`] | [`VirtioConsole`] virtio console, one port (behind a transport) | |
 //!
 //! [`apic`] holds the [`ApicMessage`] type the IOAPIC and local APICs exchange through the
 //! board.
@@ -40,6 +42,8 @@ pub mod pl031;
 pub mod power;
 pub mod rtc;
 pub mod uart16550;
+pub mod virtio_console;
+pub mod virtio_mmio;
 
 pub use apic::{ApicAction, ApicMessage, DeliveryMode, Shorthand};
 pub use debug_exit::DebugExit;
@@ -56,6 +60,8 @@ pub use pl031::Pl031;
 pub use power::Power;
 pub use rtc::Rtc;
 pub use uart16550::Uart16550;
+pub use virtio_console::VirtioConsole;
+pub use virtio_mmio::{VirtioDevice, VirtioMmio};
 
 #[cfg(test)]
 pub(crate) mod testutil {

@@ -11,10 +11,10 @@ type R = Result<(), Exc>;
 
 /// The base register, checking SP alignment when SP is the base and SCTLR_ELx.SA (or SA0 at
 /// EL0) is set (D1.3.4).
-fn base(c: &Arm64Cpu, rn: u32) -> Result<u64, Exc> {
+pub(super) fn base(c: &Arm64Cpu, rn: u32) -> Result<u64, Exc> {
     let v = c.xsp(rn);
     if rn == 31 && v & 15 != 0 {
-        let sa = if c.el == 0 { c.sys.sctlr[1] & (1 << 4) } else { c.sys.sctlr[c.el as usize] & (1 << 3) };
+        let sa = if c.el == 0 { c.el0_sctlr() & (1 << 4) } else { c.sys.sctlr[c.el as usize] & (1 << 3) };
         if sa != 0 {
             return Err(Exc::sp_align());
         }
@@ -75,8 +75,9 @@ pub fn single(c: &mut Arm64Cpu, p: &mut dyn Arm64Platform, i: u32) -> R {
             0 => (b.wrapping_add(imm9), None, false),
             1 => (b, Some(b.wrapping_add(imm9)), false),
             3 => (b.wrapping_add(imm9), Some(b.wrapping_add(imm9)), false),
-            // LDTR/STTR: EL0 permissions when executed at EL1 (C6.2.142).
-            _ => (b.wrapping_add(imm9), None, c.el == 1),
+            // LDTR/STTR: EL0 permissions when executed at EL1, or at EL2 with
+            // {E2H, TGE} = {1, 1} (C6.2.142, FEAT_VHE), unless PSTATE.UAO (FEAT_UAO).
+            _ => (b.wrapping_add(imm9), None, (c.el == 1 || (c.el == 2 && c.sys.in_host())) && !c.uao),
         }
     };
     // Writeback with Rt == Rn is CONSTRAINED UNPREDICTABLE (C6.2.131): loads write the
@@ -180,7 +181,8 @@ pub fn exclusive(c: &mut Arm64Cpu, p: &mut dyn Arm64Platform, i: u32) -> R {
     let bytes = 1u64 << size;
     let addr = base(c, rn)?;
     if o2 {
-        // LDAR/STLR (o1 = 0); o1 = 1 is LDLAR/STLLR/CAS (not implemented).
+        // LDAR/STLR (o1 = 0). o1 = 1 is CAS (exec::atomic) and LDLAR/STLLR (FEAT_LOR, not
+        // implemented) decode to other opcodes, so neither is routed here.
         if o1 {
             return Err(Exc::undef());
         }

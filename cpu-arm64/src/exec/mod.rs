@@ -1,11 +1,20 @@
 //! Instruction families, one file each (Arm ARM C4.1 encoding groups): [`dp`] data
 //! processing (immediate and register), [`branch`] branches and exception return, [`ldst`]
 //! loads and stores, [`system`] exception generation, system registers, hints and cache/TLB
-//! maintenance. Helpers shared by them live here.
+//! maintenance; [`fp`] scalar floating point (on the IEEE core [`softfp`]), [`simd`]
+//! Advanced SIMD, [`fpldst`] SIMD&FP loads and stores;
+//! [`atomic`] atomic memory operations and RCpc loads and stores (FEAT_LSE, FEAT_LRCPC2).
+//! Helpers shared by them live here.
 
+pub mod atomic;
 pub mod branch;
 pub mod dp;
+pub mod fast;
+pub mod fp;
+pub mod fpldst;
 pub mod ldst;
+pub mod simd;
+pub mod softfp;
 pub mod system;
 
 /// Bits `hi..=lo` of `v`.

@@ -44,7 +44,14 @@ pub fn exc_gen(c: &mut Arm64Cpu, p: &mut dyn Arm64Platform, i: u32) -> R {
             }
             Err(Exc::smc(imm))
         }
-        (1, 0) => Err(Exc::brk(imm)),
+        // BRK: a debug exception, routed like the others (to EL2 with MDCR_EL2.TDE or
+        // HCR_EL2.TGE, D2.3), never to a lower EL.
+        (1, 0) => Err(Exc { target: c.debug_target().max(c.el), ..Exc::brk(imm) }),
+        // HLT: the board may trap it (Arm semihosting uses HLT #0xF000 in AArch64).
+        (2, 0) if p.halt_call(c, imm) => {
+            c.exit_block = true;
+            Ok(())
+        }
         // HLT with halting debug disabled is UNDEFINED (C6.2.104).
         _ => Err(Exc::undef()),
     }
@@ -91,7 +98,7 @@ fn msr_imm(c: &mut Arm64Cpu, i: u32) -> R {
             c.spsel = crm & 1 != 0;
         }
         (3, 6) | (3, 7) => {
-            if c.el == 0 && c.sys.sctlr[1] & (1 << 9) == 0 {
+            if c.el == 0 && c.el0_sctlr() & (1 << 9) == 0 {
                 return Err(Exc::sysreg_trap(i, 1));
             }
             if op2 == 6 {
@@ -106,6 +113,13 @@ fn msr_imm(c: &mut Arm64Cpu, i: u32) -> R {
             }
             c.pan = crm & 1 != 0;
         }
+        // MSR UAO, #imm (FEAT_UAO, C6.2.198).
+        (0, 3) => {
+            if c.el == 0 {
+                return Err(Exc::undef());
+            }
+            c.uao = crm & 1 != 0;
+        }
         _ => return Err(Exc::undef()),
     }
     c.exit_block = true;
@@ -118,7 +132,7 @@ pub fn hint(c: &mut Arm64Cpu, p: &mut dyn Arm64Platform, i: u32) -> R {
     match bits(i, 11, 5) {
         3 => {
             // WFI traps: SCTLR_EL1.nTWI from EL0 (D1.6.3); HCR_EL2.TWI from EL0/EL1.
-            if c.el == 0 && c.sys.sctlr[1] & (1 << 16) == 0 {
+            if c.el == 0 && c.el0_sctlr() & (1 << 16) == 0 {
                 return Err(Exc::wfx_trap(false, 1));
             }
             if c.el < 2 && c.sys.el2_enabled() && c.sys.hcr_el2 & (1 << 13) != 0 {
@@ -132,7 +146,7 @@ pub fn hint(c: &mut Arm64Cpu, p: &mut dyn Arm64Platform, i: u32) -> R {
         }
         // WFE completes at once: the architecture allows it to complete at any time
         // (D1.6.1), and events from other PEs are not modelled.
-        2 if c.el == 0 && c.sys.sctlr[1] & (1 << 18) == 0 => return Err(Exc::wfx_trap(true, 1)),
+        2 if c.el == 0 && c.el0_sctlr() & (1 << 18) == 0 => return Err(Exc::wfx_trap(true, 1)),
         _ => {}
     }
     Ok(())
@@ -164,7 +178,7 @@ pub fn sys(c: &mut Arm64Cpu, p: &mut dyn Arm64Platform, i: u32) -> R {
     if c.el < min_el {
         return Err(Exc::undef());
     }
-    let uci = c.sys.sctlr[1] & (1 << 26) != 0;
+    let uci = c.el0_sctlr() & (1 << 26) != 0;
     match (crn, op1, crm, op2) {
         // IC IALLUIS, IC IALLU: no instruction cache is modelled (stores already
         // invalidate decoded code).
@@ -177,7 +191,7 @@ pub fn sys(c: &mut Arm64Cpu, p: &mut dyn Arm64Platform, i: u32) -> R {
         }
         // DC ZVA (C5.3.14): zero the 64-byte block (DCZID_EL0.BS = 4) containing the address.
         (7, 3, 4, 1) => {
-            if c.el == 0 && c.sys.sctlr[1] & (1 << 14) == 0 {
+            if c.el == 0 && c.el0_sctlr() & (1 << 14) == 0 {
                 return Err(Exc::sysreg_trap(i, 1));
             }
             let base = v & !63;
@@ -193,31 +207,23 @@ pub fn sys(c: &mut Arm64Cpu, p: &mut dyn Arm64Platform, i: u32) -> R {
             if c.el == 0 && !uci {
                 return Err(Exc::sysreg_trap(i, 1));
             }
-            c.translate(p, v, Acc::Read)?;
-            Ok(())
+            c.translate_dc(p, v, false)
         }
-        (7, 0, 6, 1) => {
-            c.translate(p, v, Acc::Write)?;
-            Ok(())
-        }
+        // DC IVAC needs write permission (mmu::translate_dc).
+        (7, 0, 6, 1) => c.translate_dc(p, v, true),
         // DC ISW, CSW, CISW (set/way): no cache to clean.
         (7, 0, 6, 2) | (7, 0, 10, 2) | (7, 0, 14, 2) => Ok(()),
-        // AT S1E1R/W, S1E0R/W, S1E2R/W, S1E3R/W (C5.5).
-        (7, 0, 8, op2) if op2 < 4 => {
-            c.at(p, v, op2 & 1 != 0, op2 >= 2, 1);
-            Ok(())
-        }
-        (7, 4, 8, op2) if op2 < 2 => {
-            c.at(p, v, op2 & 1 != 0, false, 2);
-            Ok(())
-        }
-        (7, 6, 8, op2) if op2 < 2 => {
-            c.at(p, v, op2 & 1 != 0, false, 3);
-            Ok(())
-        }
-        // TLBI (C5.5.x): every scope flushes the whole soft TLB (allowed: D8.13).
+        // AT S1E1R/W, S1E0R/W, S1E2R/W, S1E3R/W, S12E1R/W, S12E0R/W (C5.5).
+        (7, 0, 8, op2) if op2 < 4 => c.at(p, v, op2 & 1 != 0, op2 >= 2, 1, false),
+        (7, 4, 8, op2) if op2 < 2 => c.at(p, v, op2 & 1 != 0, false, 2, false),
+        (7, 4, 8, op2) if op2 >= 4 => c.at(p, v, op2 & 1 != 0, op2 >= 6, 1, true),
+        (7, 6, 8, op2) if op2 < 2 => c.at(p, v, op2 & 1 != 0, false, 3, false),
+        // TLBI (C5.5.x, mmu::tlbi). HCR_EL2.TTLB traps EL1's to EL2 (D17.2.48).
         (8, 0 | 4 | 6, _, _) => {
-            c.tlb.flush();
+            if c.el == 1 && c.sys.el2_enabled() && c.sys.hcr_el2 & (1 << 25) != 0 {
+                return Err(Exc::sysreg_trap(i, 2));
+            }
+            c.tlbi(op1, crm, op2, v).ok_or(Exc::undef())?;
             c.exit_block = true;
             Ok(())
         }

@@ -11,6 +11,7 @@
 //! * `/memory@...` — the RAM;
 //! * `/cpus/cpu@...` — one node per CPU, `reg` its MPIDR affinity, `enable-method` "psci";
 //! * `/timer` — the architected timer and its four PPIs;
+//! * `/pmu` — the PMUv3 overflow interrupt (PPI 7);
 //! * `/intc@8000000` — the GICv3 distributor and redistributors;
 //! * `/apb-pclk` — the 24 MHz fixed clock of the PrimeCell devices;
 //! * `/pl011@9000000`, `/pl031@9010000` — UART and RTC;
@@ -222,6 +223,13 @@ fn write_tree(f: &mut FdtWriter, cfg: &VirtFdtConfig) -> Result<(), vm_fdt::Erro
     f.property_array_u32("interrupts", &irqs)?;
     f.end_node(n)?;
 
+    // Linux bindings arm/pmu.yaml: the PMUv3 of every CPU and its overflow PPI (the CPU
+    // model's PMUIRQ, wired by the virt board).
+    let n = f.begin_node("pmu")?;
+    f.property_string("compatible", "arm,armv8-pmuv3")?;
+    f.property_array_u32("interrupts", &[GIC_PPI, PMU_PPI, IRQ_LEVEL_HIGH])?;
+    f.end_node(n)?;
+
     // Linux bindings interrupt-controller/arm,gic-v3.yaml: reg = distributor, then one
     // redistributor region (here exactly one 128 KiB redistributor per CPU).
     let n = f.begin_node(&format!("intc@{GIC_DIST_BASE:x}"))?;
@@ -352,6 +360,9 @@ mod tests {
         assert_eq!(t.strings("/timer", "compatible"), ["arm,armv8-timer", "arm,armv7-timer"]);
         assert_eq!(t.prop("/timer", "always-on"), Some(&[][..]));
         assert_eq!(t.cells("/timer", "interrupts"), [1, 13, 4, 1, 14, 4, 1, 11, 4, 1, 10, 4]);
+        // PMU: PPI 7 (INTID 23), level-high.
+        assert_eq!(t.string("/pmu", "compatible"), "arm,armv8-pmuv3");
+        assert_eq!(t.cells("/pmu", "interrupts"), [1, 7, 4]);
 
         // GIC.
         let gic = "/intc@8000000";

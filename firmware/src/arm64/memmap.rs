@@ -67,6 +67,8 @@ pub const TIMER_NS_EL1_PPI: u32 = 14;
 pub const TIMER_VIRT_PPI: u32 = 11;
 /// PPI of the non-secure EL2 physical timer (INTID 26; QEMU `ARCH_TIMER_NS_EL2_IRQ`).
 pub const TIMER_NS_EL2_PPI: u32 = 10;
+/// PPI of the PMU overflow interrupt (INTID 23; QEMU virt `VIRTUAL_PMU_IRQ`).
+pub const PMU_PPI: u32 = 7;
 
 /// CPUs per Aff1 cluster. QEMU virt with a GICv3 groups 16 CPUs per cluster
 /// (`virt_cpu_mp_affinity`: `GICV3_TARGETLIST_BITS`), because a GICv3 SGI reaches at most

@@ -5,9 +5,11 @@
 //! (`w0`), the parameter pointer (`x1`) and a guest-memory reader to [`call`], writes
 //! [`SemihostOutcome::x0`] back when it is `Some` and carries out the action.
 //!
-//! Operations handled: SYS_OPEN (the console `:tt` only), SYS_CLOSE, SYS_WRITEC,
-//! SYS_WRITE0, SYS_WRITE, SYS_ISTTY, SYS_EXIT and SYS_EXIT_EXTENDED. Every other operation
-//! returns -1 and does nothing. There is no console input: opening `:tt` for reading fails.
+//! Operations handled by [`call`]: SYS_OPEN (the console `:tt` only), SYS_CLOSE, SYS_WRITEC,
+//! SYS_WRITE0, SYS_WRITE, SYS_ISTTY, SYS_EXIT and SYS_EXIT_EXTENDED. [`Semihost::call`] adds
+//! the operations that need board state: SYS_CLOCK, SYS_TIME, SYS_HEAPINFO (from a
+//! [`SemihostEnv`]) and SYS_ERRNO. Every other operation returns -1 and does nothing. There
+//! is no console input: opening `:tt` for reading fails.
 //!
 //! The console handles are fixed values ([`STDOUT_HANDLE`], [`STDERR_HANDLE`]); SYS_OPEN of
 //! `:tt` returns them, SYS_CLOSE of them succeeds and leaves them usable, and SYS_WRITE to
@@ -31,6 +33,14 @@ pub const SYS_ISTTY: u32 = 0x09;
 pub const SYS_EXIT: u32 = 0x18;
 /// Exit with a reason and subcode on AArch32 too (semihosting v2.0).
 pub const SYS_EXIT_EXTENDED: u32 = 0x20;
+/// Centiseconds since execution started.
+pub const SYS_CLOCK: u32 = 0x10;
+/// Seconds since 1970-01-01T00:00:00Z.
+pub const SYS_TIME: u32 = 0x11;
+/// errno of the last failed call.
+pub const SYS_ERRNO: u32 = 0x13;
+/// Heap and stack placement.
+pub const SYS_HEAPINFO: u32 = 0x16;
 /// Exit reason of a normal application exit; the subcode is the exit status.
 pub const ADP_STOPPED_APPLICATION_EXIT: u64 = 0x2_0026;
 
@@ -61,6 +71,9 @@ pub enum SemihostAction {
     None,
     /// Write `bytes` to the host's stream.
     Output { stream: Stream, bytes: Vec<u8> },
+    /// Write `bytes` to guest memory at virtual address `addr` (SYS_HEAPINFO's block); if
+    /// that fails the board sets `x0` to -1.
+    WriteMem { addr: u64, bytes: Vec<u8> },
     /// Stop the machine: the guest reported `reason` with `subcode` (SYS_EXIT,
     /// SYS_EXIT_EXTENDED). [`exit_status`] turns them into a process exit status.
     Exit { reason: u64, subcode: u64 },
@@ -220,6 +233,115 @@ pub fn call<F: FnMut(GuestVirt, &mut [u8]) -> bool>(op: u32, x1: u64, mut read: 
     }
 }
 
+/// errno values (Linux/glibc numbering, the host's C library on which semihosting errno is
+/// modelled: semihosting spec SYS_ERRNO) set by failed calls.
+pub mod errno {
+    /// Name not found (SYS_OPEN of anything but `:tt`).
+    pub const ENOENT: u64 = 2;
+    /// Handle is not a console.
+    pub const EBADF: u64 = 9;
+    /// Parameter block or buffer not readable.
+    pub const EFAULT: u64 = 14;
+    /// Operation not implemented.
+    pub const ENOSYS: u64 = 38;
+}
+
+/// What the board knows for SYS_CLOCK, SYS_TIME and SYS_HEAPINFO.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SemihostEnv {
+    /// Virtual time since the machine started, in centiseconds (SYS_CLOCK).
+    pub clock_cs: u64,
+    /// Seconds since the Unix epoch (SYS_TIME).
+    pub time_s: u64,
+    /// Heap base, heap limit, stack base, stack limit (SYS_HEAPINFO block order).
+    pub heap: [u64; 4],
+}
+
+/// Per-machine semihosting state: the errno that SYS_ERRNO reports.
+#[derive(Debug, Default)]
+pub struct Semihost {
+    errno: u64,
+}
+
+impl Semihost {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Decodes one call like [`call`], adding SYS_CLOCK, SYS_TIME, SYS_HEAPINFO and
+    /// SYS_ERRNO, and records errno when a call fails: [`errno::ENOSYS`] for an operation
+    /// not implemented, [`errno::EBADF`] for a handle that is not a console,
+    /// [`errno::ENOENT`] for SYS_OPEN of another name, [`errno::EFAULT`] otherwise.
+    pub fn call<F: FnMut(GuestVirt, &mut [u8]) -> bool>(
+        &mut self,
+        op: u32,
+        x1: u64,
+        env: &SemihostEnv,
+        mut read: F,
+    ) -> SemihostOutcome {
+        match op {
+            // SYS_CLOCK: centiseconds since the start, or -1.
+            SYS_CLOCK => SemihostOutcome::ret(env.clock_cs),
+            // SYS_TIME: seconds since the epoch.
+            SYS_TIME => SemihostOutcome::ret(env.time_s),
+            // SYS_ERRNO: the errno of the last failed call; calls that succeed leave it.
+            SYS_ERRNO => SemihostOutcome::ret(self.errno),
+            // SYS_HEAPINFO: x1 points to a pointer to the four-field block the call fills
+            // (heap base, heap limit, stack base, stack limit; 64-bit fields in AArch64).
+            // Nothing is said of x0, which keeps its value.
+            SYS_HEAPINFO => match field(&mut read, x1, 0) {
+                Some(block) => SemihostOutcome {
+                    x0: None,
+                    action: SemihostAction::WriteMem {
+                        addr: block,
+                        bytes: env.heap.iter().flat_map(|v| v.to_le_bytes()).collect(),
+                    },
+                },
+                None => {
+                    self.errno = errno::EFAULT;
+                    SemihostOutcome::ret(MINUS_ONE)
+                }
+            },
+            _ => {
+                let known = matches!(
+                    op,
+                    SYS_OPEN
+                        | SYS_CLOSE
+                        | SYS_WRITEC
+                        | SYS_WRITE0
+                        | SYS_WRITE
+                        | SYS_ISTTY
+                        | SYS_EXIT
+                        | SYS_EXIT_EXTENDED
+                );
+                let handle = if matches!(op, SYS_WRITE | SYS_CLOSE | SYS_ISTTY) {
+                    field(&mut read, x1, 0)
+                } else {
+                    None
+                };
+                let out = call(op, x1, &mut read);
+                let failed = match (op, out.x0) {
+                    (SYS_WRITE, Some(n)) => n != 0 && !matches!(out.action, SemihostAction::Output { .. }),
+                    (_, Some(v)) => v == MINUS_ONE,
+                    _ => false,
+                };
+                if failed {
+                    self.errno = if !known {
+                        errno::ENOSYS
+                    } else if handle.is_some_and(|h| console(h).is_none()) {
+                        errno::EBADF
+                    } else if op == SYS_OPEN && field(&mut read, x1, 0).is_some() {
+                        errno::ENOENT
+                    } else {
+                        errno::EFAULT
+                    };
+                }
+                out
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -372,5 +494,47 @@ mod tests {
         for op in [0x06, 0x07, 0x0c, 0x10, 0x11, 0x12, 0x13, 0x15, 0x16, 0x30, 0x31, 0x100] {
             assert_eq!(m.call(op, BASE), SemihostOutcome::ret(u64::MAX), "op {op:#x}");
         }
+    }
+
+    #[test]
+    fn board_state_operations_and_errno() {
+        let mut m = Mem::new(BASE, 0x1000);
+        let env = SemihostEnv { clock_cs: 250, time_s: 1_767_225_600, heap: [1, 2, 3, 4] };
+        let mut sh = Semihost::new();
+        let mut go = |m: &mut Mem, op: u32, x1: u64| {
+            sh.call(op, x1, &env, |a: GuestVirt, buf: &mut [u8]| {
+                let Some(o) = a.raw().checked_sub(m.base) else { return false };
+                match m.data.get(o as usize..o as usize + buf.len()) {
+                    Some(s) => {
+                        buf.copy_from_slice(s);
+                        true
+                    }
+                    None => false,
+                }
+            })
+        };
+        assert_eq!(go(&mut m, SYS_CLOCK, 0).x0, Some(250));
+        assert_eq!(go(&mut m, SYS_TIME, 0).x0, Some(1_767_225_600));
+        assert_eq!(go(&mut m, SYS_ERRNO, 0).x0, Some(0));
+        m.put_block(BASE + 0x10, &[BASE + 0x100]);
+        let r = go(&mut m, SYS_HEAPINFO, BASE + 0x10);
+        assert_eq!(r.x0, None);
+        let want: Vec<u8> = [1u64, 2, 3, 4].iter().flat_map(|v| v.to_le_bytes()).collect();
+        assert_eq!(r.action, SemihostAction::WriteMem { addr: BASE + 0x100, bytes: want });
+        assert_eq!(go(&mut m, SYS_HEAPINFO, 8).x0, Some(MINUS_ONE));
+        assert_eq!(go(&mut m, SYS_ERRNO, 0).x0, Some(errno::EFAULT));
+        assert_eq!(go(&mut m, 0x06, BASE).x0, Some(MINUS_ONE)); // SYS_READ
+        assert_eq!(go(&mut m, SYS_ERRNO, 0).x0, Some(errno::ENOSYS));
+        m.put_block(BASE, &[7, BASE + 0x800, 9]);
+        assert_eq!(go(&mut m, SYS_WRITE, BASE).x0, Some(9));
+        assert_eq!(go(&mut m, SYS_ERRNO, 0).x0, Some(errno::EBADF));
+        m.put(BASE + 0x200, b"abc\0");
+        m.put_block(BASE, &[BASE + 0x200, 4, 3]);
+        assert_eq!(go(&mut m, SYS_OPEN, BASE).x0, Some(MINUS_ONE));
+        assert_eq!(go(&mut m, SYS_ERRNO, 0).x0, Some(errno::ENOENT));
+        // A successful call leaves errno alone.
+        m.put_block(BASE, &[STDOUT_HANDLE, BASE + 0x200, 3]);
+        assert_eq!(go(&mut m, SYS_WRITE, BASE).x0, Some(0));
+        assert_eq!(go(&mut m, SYS_ERRNO, 0).x0, Some(errno::ENOENT));
     }
 }
