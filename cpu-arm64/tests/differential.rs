@@ -1,26 +1,30 @@
-//! Differential instruction tests: chimera's AArch64 interpreter against Unicorn (QEMU's TCG
-//! front end as a library), instruction by instruction.
+//! Differential instruction tests: chimera's AArch64 interpreter against Unicorn 2 (QEMU
+//! 5's AArch64 TCG front end as a library), instruction by instruction.
 //!
 //! Each family generates, with proptest, the encoding fields of one instruction class
 //! (register numbers, immediates, shift and extend types, condition codes, sizes) and the
 //! operand values, assembles the 32-bit word by hand from the Arm ARM encoding tables (DDI 0487
-//! C4.1), and runs `[insn, BRK #0]` from identical initial state (X0-X30, SP, NZCV, V0-V31,
-//! FPCR, FPSR, a 16 KiB RAM window) in both emulators, at EL1 with the MMU off. Unicorn stops
-//! before the BRK; chimera runs exactly one instruction. The two must agree on whether the
-//! instruction took an exception (UNDEFINED encodings are generated on purpose in some
-//! families) and, if not, on X0-X30, SP, NZCV, V0-V31, FPSR and the RAM window.
+//! C4.1), and runs `[insn, BRK #0]` (or a short sequence) from identical initial state
+//! (X0-X30, SP, NZCV, V0-V31, FPCR, FPSR, a 16 KiB RAM window, a 64 KiB code region) in both
+//! emulators, at EL1 with the MMU off. Unicorn stops before the BRK, chimera runs exactly
+//! the sequence's instructions; branches run one instruction in both. The two must agree on
+//! whether an exception was taken (UNDEFINED encodings are generated on purpose in most
+//! families) and, if not, on PC, X0-X30, SP, NZCV, V0-V31, FPCR, FPSR and the RAM window.
+//! Every family also requires that at least a quarter of its cases execute.
 //!
 //! Corners where the architecture lets implementations differ (CONSTRAINED UNPREDICTABLE,
-//! IMPLEMENTATION DEFINED) are kept out of generation, each with a comment saying why.
-//! Memory accesses are always aligned: with the MMU off, data accesses are Device-nGnRnE and
-//! an unaligned access must take an Alignment fault (Arm ARM B2.5.2, D8.2.10), which chimera
-//! does and Unicorn (QEMU 5) does not model.
+//! IMPLEMENTATION DEFINED), extensions Unicorn's "max" CPU has and chimera does not advertise,
+//! and the two Unicorn bugs found (see `lse_atomics`, `code_region`) are kept out of
+//! generation, each with a comment saying why. Memory accesses are aligned, except in
+//! `unaligned_normal_memory`: with the MMU off, data accesses are Device-nGnRnE and an
+//! unaligned access must take an Alignment fault (Arm ARM B2.5.2), which chimera does and
+//! Unicorn (QEMU 5) does not model.
 //!
 //! Determinism: every family runs a fixed number of cases (`PROPTEST_CASES` overrides it)
 //! from a fixed seed derived from the family name (`PROPTEST_RNG_SEED` overrides it, to
 //! explore), with the ChaCha RNG and failure persistence off, so every run checks the same
 //! cases and nothing is written into the source tree. A failure prints the shrunk case, the
-//! instruction word and its disassembly, and the fields that differ.
+//! instruction words and their disassembly, and the fields that differ.
 
 use std::cell::RefCell;
 use std::fmt::Write as _;
@@ -339,27 +343,9 @@ fn disasm(w: u32) -> String {
     }
 }
 
-/// Encodings on which chimera is known to disagree with the Arm ARM (each reported to the
-/// owner of the file with a reproducer, and pinned by an `#[ignore]`d test below). The
-/// families skip them so that the rest of their class stays checked; delete an entry when
-/// its bug is fixed, and the family checks it again.
-fn known_chimera_bug(w: u32) -> Option<&'static str> {
-    // exec/simd.rs misc_fp: FRECPX exists only as a scalar (01 0 11110 1 sz 10000 11111 10);
-    // the vector encoding 0 Q 0 01110 1 sz 10000 11111 10 is unallocated (C4.1 "Advanced SIMD
-    // two-register miscellaneous"), but chimera executes it as a per-lane FRECPX.
-    // Reproducer: 0x0ea1f808, see `known_bug_vector_frecpx_is_undefined`.
-    if w & 0xbfbf_fc00 == 0x0ea1_f800 {
-        return Some("vector FRECPX");
-    }
-    None
-}
-
 /// Runs `code` in both emulators from `init` and compares them; `Ok(true)` when both took
-/// an exception (or the case is a known chimera bug, skipped).
+/// an exception.
 fn check(code: &[u32], init: &Machine, steps: Option<u64>) -> Result<bool, TestCaseError> {
-    if code.iter().any(|&w| known_chimera_bug(w).is_some()) {
-        return Ok(true);
-    }
     let a = run_chimera(code, init, steps);
     let b = run_unicorn(code, init, steps);
     let what = || code.iter().map(|&w| format!("{w:#010x} ({})", disasm(w))).collect::<Vec<_>>().join("; ");
@@ -436,7 +422,9 @@ fn family_steps<S: Strategy>(
     assert!(executed.get() * 4 >= total, "{name}: only {} of {total} cases executed", executed.get());
 }
 
-const CASES: u32 = 2048;
+/// Cases per family: a case costs ~50 µs in a debug build (both emulators, one
+/// instruction), so the whole file runs in about 10 s on two cores.
+const CASES: u32 = 4096;
 
 // ---- operand strategies ----
 
@@ -1861,8 +1849,7 @@ fn simd_fp_load_store() {
 }
 
 #[test]
-#[ignore = "known chimera bug (exec/simd.rs): vector FRECPX executes instead of UNDEFINED"]
-fn known_bug_vector_frecpx_is_undefined() {
+fn vector_frecpx_is_undefined() {
     // 0x0ea1f808: 0 Q=0 U=0 01110 a=1 sz=0 10000 opcode=11111 10 Rn=0 Rd=8. Unicorn (and the
     // Arm ARM) make it UNDEFINED.
     let m = Machine::random(3);
@@ -2164,4 +2151,102 @@ fn unaligned_normal_memory() {
         (vec![w], m)
     });
     NORMAL_MEMORY.set(false);
+}
+
+/// A valid integer data-processing instruction made from random bits `r`: class `sel`'s
+/// fixed bits are set and its reserved field values replaced (see the single-class
+/// families for the encodings).
+fn dp_word(sel: u32, r: u32) -> u32 {
+    let sf = r >> 31;
+    match sel % 12 {
+        0 => (r & !(0x3f << 23)) | 0b100010 << 23,
+        1 => {
+            let w = (r & !(0x1f << 24) & !(1 << 21)) | 0b01011 << 24;
+            let w = if (w >> 22) & 3 == 3 { w & !(3 << 22) } else { w };
+            if sf == 0 {
+                w & !(1 << 15)
+            } else {
+                w
+            }
+        }
+        2 => (r & !(0x1f << 24) & !(if sf == 0 { 1 << 15 } else { 0 })) | 0b01010 << 24,
+        3 => {
+            let w = (r & !(0x3f << 23)) | 0b100101 << 23;
+            let w = if (w >> 29) & 3 == 1 { w ^ (3 << 29) } else { w };
+            if sf == 0 {
+                w & !(1 << 22)
+            } else {
+                w
+            }
+        }
+        4 => {
+            let w = (r & !(0x3f << 23) & !(1 << 22)) | 0b100110 << 23 | sf << 22;
+            let w = if (w >> 29) & 3 == 3 { w & !(1 << 29) } else { w };
+            if sf == 0 {
+                w & !(1 << 21 | 1 << 15)
+            } else {
+                w
+            }
+        }
+        5 => (r & !(0xff << 21) & !(1 << 29) & !(1 << 11)) | 0b11010100 << 21,
+        6 => (r & !(0xff << 21) & !(1 << 10) & !(1 << 4)) | 1 << 29 | 0b11010010 << 21,
+        7 => (r & !(0xff << 21) & !(0x3f << 10)) | 0b11010000 << 21,
+        8 => (r & 0x801f_03ff) | 0b11010110 << 21 | [2, 3, 8, 9, 10, 11][(r >> 10) as usize % 6] << 10,
+        9 => {
+            let op = (r >> 10) % 6;
+            let op = if sf == 0 && op == 3 { 2 } else { op };
+            (r & 0x8000_03ff) | 1 << 30 | 0b11010110 << 21 | op << 10
+        }
+        10 => (r & 0x801f_ffff) | 0b11011 << 24,
+        _ => {
+            let w = (r & 0x801f_ffff & !(0x3 << 21)) | 0b100111 << 23 | sf << 22;
+            if sf == 0 {
+                w & !(1 << 15)
+            } else {
+                w
+            }
+        }
+    }
+}
+
+#[test]
+fn integer_sequences() {
+    // Straight-line sequences of 2-16 valid integer data-processing instructions (all the
+    // classes above, flag setters and flag readers mixed), run as one decoded block in
+    // chimera: registers and flags flow between instructions. Three quarters of the
+    // instructions use only x0-x3 and register 31, so results feed later instructions.
+    let s = (
+        prop::collection::vec((0u32..12, any::<u32>(), any::<u32>()), 2..16),
+        [val(), val(), val(), val()],
+        flags(),
+        seed(),
+    );
+    family("int_seq", CASES / 2, s, |(insns, vals, f, seed)| {
+        let mut m = Machine::random(seed);
+        for (k, v) in vals.iter().enumerate() {
+            m.x[k] = *v; // x0-x3 get interesting values, the rest random
+        }
+        m.nzcv = f;
+        let narrow = |w: u32, sel: u32, regs: u32| {
+            if regs % 4 == 0 {
+                return w;
+            }
+            let pick = |k: u32| [0, 1, 2, 3, 31][((regs >> (3 * k)) % 5) as usize];
+            let mut w = w;
+            if sel % 12 != 6 {
+                w = (w & !0x1f) | pick(1); // not CCMP's nzcv field
+            }
+            if sel % 12 != 3 {
+                w = (w & !(0x1f << 5)) | pick(2) << 5; // not MOVZ's imm16
+            }
+            if matches!(sel % 12, 1 | 2 | 5 | 6 | 7 | 8 | 10 | 11) {
+                w = (w & !(0x1f << 16)) | pick(3) << 16;
+            }
+            if sel % 12 == 10 {
+                w = (w & !(0x1f << 10)) | pick(4) << 10;
+            }
+            w
+        };
+        (insns.iter().map(|&(sel, r, regs)| narrow(dp_word(sel, r), sel, regs)).collect(), m)
+    });
 }

@@ -63,6 +63,9 @@ pub struct Decoded {
     pub fused: Option<[FastHandler; 2]>,
     /// `f` is the fused handler: the entry after this one must be its Jcc.
     pub is_fused: bool,
+    /// A specialized near branch (JMP, Jcc, CALL, RET: it changes only RIP, RSP and the
+    /// stack), after which the block loop may go straight on to the next block.
+    pub chain: bool,
 }
 
 /// Runs the family handler with exact flags, RIP and instruction count (what specialized
@@ -132,6 +135,7 @@ pub fn decode(i: Instruction, bitness: u32) -> Decoded {
         cc: 0,
         fused: None,
         is_fused: false,
+        chain: false,
         loads_rf: matches!(i.mnemonic(), M::Iret | M::Iretd | M::Iretq),
         near_branch: matches!(
             i.op0_kind(),
@@ -247,13 +251,14 @@ impl X86Cpu {
         let key = BlockKey { pa: t.pa, va: self.rip, mode: self.mode.bitness() };
         let ram = p.ram();
         let found = self.blocks.lookup(key, self.prev_block, |pg| ram.code_gen(pg));
-        let (id, blk) = match found {
+        let (mut id, mut blk) = match found {
             Some(b) => b,
             None => match self.decode_block(p, key, t.host) {
                 Some(b) => b,
                 None => return self.step_one(p),
             },
         };
+        let mut key = key;
         self.prev_block = Some(id);
         self.refresh_fast_want();
         // The shadow of the previous instruction covered the boundary we just passed.
@@ -266,12 +271,10 @@ impl X86Cpu {
             _ => u64::MAX,
         };
         let budget = budget.max(1);
-        let n = blk.body.len() - 1; // without the terminating entry
-                                    // The block ends in a near branch back to its own start (flag on the terminator).
-        let self_loop = blk.body[n].near_branch;
         let mut total = 0u64;
         let mut last_iret = false;
         loop {
+            let n = blk.body.len() - 1; // without the terminating entry
             let left = budget - total;
             let part: Vec<Decoded>;
             let body: &[Decoded] = if n as u64 <= left {
@@ -289,43 +292,57 @@ impl X86Cpu {
             };
             let limit = body.len() - 1;
             self.blk_base = self.stats.instructions;
-            let r = (body[0].f)(self, p, &body[0]);
-            let Err(f) = r else {
-                // The block ran to its end (or to the budget).
-                total += limit as u64;
-                self.stats.instructions = self.blk_base + limit as u64;
-                self.rip = body[limit - 1].next;
+            let last = match (body[0].f)(self, p, &body[0]) {
+                Ok(()) => {
+                    // The block ran to its end (or to the budget).
+                    total += limit as u64;
+                    self.stats.instructions = self.blk_base + limit as u64;
+                    self.rip = body[limit - 1].next;
+                    &body[limit - 1]
+                }
+                Err(f) => {
+                    let d = &body[self.left_idx as usize];
+                    let k = d.idx as u64 + 1;
+                    total += k;
+                    self.stats.instructions = self.blk_base + k;
+                    if f != LEAVE {
+                        // Blocks are straight-line: the faulting instruction starts `len`
+                        // bytes back.
+                        self.rip = d.next.wrapping_sub(d.i.len() as u64) & ip_mask;
+                        self.shadow = 0;
+                        self.shadow_ss = false;
+                        self.pending_db = 0;
+                        self.deliver_event(p, f.vector(), f.error(), EventKind::Exception);
+                        break;
+                    }
+                    last_iret = d.loads_rf;
+                    // A loop closing on this block's own start (the terminator's flag): run
+                    // it again directly.
+                    if limit == n && k == n as u64 && blk.body[n].near_branch && self.rip == key.va {
+                        if !self.exit_block && total < budget {
+                            continue;
+                        }
+                        break;
+                    }
+                    d
+                }
+            };
+            // Nothing that could make a block stale or an interrupt pending can have happened
+            // without setting `exit_block`: stores into code, I/O and this CPU's own requests
+            // all do; mode, paging, TF and interrupt-flag changes end blocks through the
+            // generic path. A specialized branch (`chain`) changes only RIP, RSP and the
+            // stack, so execution goes on with the next block when it lies in the same page
+            // (same translation), found by its physical address.
+            if !last.chain || self.exit_block || total >= budget || (self.rip ^ key.va) >> 12 != 0 {
+                break;
+            }
+            let next = BlockKey { pa: (key.pa & !0xfff) | (self.rip & 0xfff), va: self.rip, mode: key.mode };
+            let ram = p.ram();
+            let Some((nid, nblk)) = self.blocks.lookup(next, Some(id), |pg| ram.code_gen(pg)) else {
                 break;
             };
-            let idx = self.left_idx as usize;
-            // A loop closing on this block's own start: run it again directly. Nothing that
-            // could make it stale or make an interrupt pending can have happened without
-            // setting `exit_block`: stores into its code, I/O, and this CPU's own requests all
-            // do; mode, paging and TF changes always end blocks.
-            if f == LEAVE && self_loop && idx + 1 == n && limit == n && self.rip == key.va && !self.exit_block
-            {
-                total += limit as u64;
-                self.stats.instructions = self.blk_base + limit as u64;
-                if total < budget {
-                    continue;
-                }
-                break;
-            }
-            let d = &body[idx];
-            let k = d.idx as u64 + 1;
-            total += k;
-            self.stats.instructions = self.blk_base + k;
-            if f != LEAVE {
-                // Blocks are straight-line: the faulting instruction starts `len` bytes back.
-                self.rip = d.next.wrapping_sub(d.i.len() as u64) & ip_mask;
-                self.shadow = 0;
-                self.shadow_ss = false;
-                self.pending_db = 0;
-                self.deliver_event(p, f.vector(), f.error(), EventKind::Exception);
-                break;
-            }
-            last_iret = d.loads_rf;
-            break;
+            (id, blk, key) = (nid, nblk, next);
+            self.prev_block = Some(id);
         }
         if !last_iret {
             self.rflags &= !flags::RF;

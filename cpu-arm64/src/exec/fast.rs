@@ -275,7 +275,11 @@ unsafe fn access<const BYTES: u64, const LOAD: bool>(c: &mut Arm64Cpu, h: *mut u
 
 /// LDR/STR (register offset) (C6.2.133 ...): Rm extended by `imm` (the option field: UXTW,
 /// LSL, SXTW, SXTX) and shifted by `sh` (0 or log2 of the size).
-fn ldst_reg<const BYTES: u64, const LOAD: bool>(c: &mut Arm64Cpu, p: &mut dyn Arm64Platform, d: &Decoded) -> Flow {
+fn ldst_reg<const BYTES: u64, const LOAD: bool>(
+    c: &mut Arm64Cpu,
+    p: &mut dyn Arm64Platform,
+    d: &Decoded,
+) -> Flow {
     let m = xr(c, d.rm);
     let off = match d.imm {
         2 => m & 0xffff_ffff,
@@ -657,7 +661,11 @@ pub fn specialize(d: &mut Decoded) -> Option<Fast> {
         let wb = mode != 2;
         // LDPSW (opc 01), Rt == Rt2 on loads and writeback onto a transfer register are
         // left to the generic handler (UNDEFINED or CONSTRAINED UNPREDICTABLE cases).
-        if opc == 1 || opc == 3 || (load && (rd == rt2 || rd == 31 || rt2 == 31)) || (wb && (rn == rd || rn == rt2)) {
+        if opc == 1
+            || opc == 3
+            || (load && (rd == rt2 || rd == 31 || rt2 == 31))
+            || (wb && (rn == rd || rn == rt2))
+        {
             return None;
         }
         let scale = 2 + (opc >> 1);

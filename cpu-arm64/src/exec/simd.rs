@@ -821,6 +821,10 @@ fn misc_fp(
         if !ok {
             return undef();
         }
+    } else if op == 0b11111 && !u {
+        // FRECPX exists only as a scalar: the vector encoding (U = 0, opcode 11111) is
+        // unallocated (C4.1 "Advanced SIMD two-register miscellaneous").
+        return undef();
     }
     let n = if scalar { 1 } else { (if q { 128 } else { 64 }) / esize };
     let mut r = 0u128;

@@ -706,6 +706,7 @@ pub fn specialize(i: &Instruction, d: &mut Decoded) -> Option<FastHandler> {
             d.imm = static_target(i)?;
             let cc = i.condition_code();
             d.cc = CCS.iter().position(|&x| x == cc).filter(|&n| n > 0)? as u8;
+            d.chain = true;
             Some(jcc_fn(cc))
         }
         M::Movzx | M::Movsx | M::Movsxd if k0 == OpKind::Register => {
@@ -754,13 +755,18 @@ pub fn specialize(i: &Instruction, d: &mut Decoded) -> Option<FastHandler> {
         }
         M::Jmp if k0 == OpKind::NearBranch64 => {
             d.imm = static_target(i)?;
+            d.chain = true;
             Some(jmp)
         }
         M::Call if k0 == OpKind::NearBranch64 => {
             d.imm = static_target(i)?;
+            d.chain = true;
             Some(call)
         }
-        M::Ret if i.op_count() == 0 && i.code() == iced_x86::Code::Retnq => Some(ret),
+        M::Ret if i.op_count() == 0 && i.code() == iced_x86::Code::Retnq => {
+            d.chain = true;
+            Some(ret)
+        }
         M::Push if k0 == OpKind::Register && i.op0_register().is_gpr64() => {
             d.r0 = gpr(i.op0_register()).0 as u8;
             Some(push_r)
