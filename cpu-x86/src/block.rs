@@ -66,6 +66,32 @@ pub struct Decoded {
     /// A specialized near branch (JMP, Jcc, CALL, RET: it changes only RIP, RSP and the
     /// stack), after which the block loop may go straight on to the next block.
     pub chain: bool,
+    /// The block's last instruction, a JMP/Jcc back to the block's own start: when taken it
+    /// may run the block again itself ([`loop_back`]).
+    pub loops: bool,
+}
+
+/// How many passes a block that loops on itself may run inside its handlers before it
+/// returns to the block loop: bounded so that, where calls in tail position are not turned
+/// into jumps (debug builds), the call chain stays short.
+const LOOP_PASSES: u64 = if cfg!(debug_assertions) { 4 } else { 256 };
+
+/// A taken branch from `j`, the last instruction of its block, back to the block's start:
+/// runs the block again from its first entry while passes are left (`X86Cpu::loop_left`,
+/// set by the block loop within the budget) and nothing asked to end the block; otherwise
+/// leaves it with RIP at the start. Each pass counts the block's instructions in `blk_base`.
+#[inline(always)]
+pub(crate) fn loop_back(c: &mut X86Cpu, p: &mut dyn X86Platform, j: &Decoded) -> crate::fault::X<()> {
+    if c.loop_left != 0 && !c.exit_block {
+        c.loop_left -= 1;
+        c.blk_base += j.idx as u64 + 1;
+        // SAFETY: `loops` is set only on entry `idx` of a cached body, whose first entry is
+        // `idx` entries before it (partial copies end before it).
+        let first = unsafe { &*(j as *const Decoded).sub(j.idx as usize) };
+        return (first.f)(c, p, first);
+    }
+    c.rip = j.imm;
+    leave(c, j)
 }
 
 /// Runs the family handler with exact flags, RIP and instruction count (what specialized
@@ -136,6 +162,7 @@ pub fn decode(i: Instruction, bitness: u32) -> Decoded {
         fused: None,
         is_fused: false,
         chain: false,
+        loops: false,
         loads_rf: matches!(i.mnemonic(), M::Iret | M::Iretd | M::Iretq),
         near_branch: matches!(
             i.op0_kind(),
@@ -291,8 +318,18 @@ impl X86Cpu {
                 &part
             };
             let limit = body.len() - 1;
-            self.blk_base = self.stats.instructions;
-            let last = match (body[0].f)(self, p, &body[0]) {
+            let base0 = self.stats.instructions;
+            self.blk_base = base0;
+            // Passes the block may run again inside its handlers within the budget.
+            self.loop_left = if limit == n && blk.body[n - 1].loops {
+                (left / n as u64).saturating_sub(1).min(LOOP_PASSES)
+            } else {
+                0
+            };
+            let r = (body[0].f)(self, p, &body[0]);
+            // Passes completed inside the handlers.
+            total += self.blk_base - base0;
+            let last = match r {
                 Ok(()) => {
                     // The block ran to its end (or to the budget).
                     total += limit as u64;
@@ -412,8 +449,11 @@ impl X86Cpu {
             }
         }
         let mut end = end_entry(n);
-        let last = &body[n - 1];
+        let last = &mut body[n - 1];
         end.near_branch = last.near_branch && last.i.near_branch_target() == key.va;
+        // Only the specialized JMP/Jcc (`chain`, target in `imm`) run a looping block again
+        // themselves.
+        last.loops = end.near_branch && last.chain;
         body.push(end);
         let ram = p.ram();
         let (page, gen) = ram.mark_code(GuestPhys(key.pa), len)?;

@@ -93,6 +93,8 @@ pub struct X86Cpu {
     pub(crate) exit_block: bool,
     /// Position in its block of the instruction that left it (set by the handler that leaves).
     pub(crate) left_idx: u8,
+    /// Passes a self-looping block may still run inside its handlers (`block::loop_back`).
+    pub(crate) loop_left: u64,
     /// `TlbEntry::fast` bits a data read / write needs now (`refresh_fast_want`).
     pub(crate) fast_want: [u8; 2],
     /// Instructions retired before the block (pass) now running; handlers that need an exact
@@ -149,6 +151,7 @@ impl X86Cpu {
             code_epoch: u64::MAX,
             exit_block: false,
             left_idx: 0,
+            loop_left: 0,
             fast_want: [0, 0],
             blk_base: 0,
             stall_cycles: 0,

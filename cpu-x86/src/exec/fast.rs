@@ -6,7 +6,7 @@
 //! semantics are those of the generic handlers; the host-CPU oracle tests run through both.
 
 use super::operand::{gpr, sreg, trunc};
-use crate::block::{generic, leave, next, Decoded, FastHandler, NO_REG};
+use crate::block::{generic, leave, loop_back, next, Decoded, FastHandler, NO_REG};
 use crate::cpu::X86Cpu;
 use crate::fault::X;
 use crate::lazy::{Lazy, LazyOp};
@@ -290,6 +290,9 @@ pub(crate) const CCS: [ConditionCode; 17] = [
 fn jcc<const CC: usize>(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
     let Some(taken) = c.cond_fast(CCS[CC]) else { return slow(c, p, d) };
     if taken {
+        if d.loops {
+            return loop_back(c, p, d);
+        }
         c.rip = d.imm;
         return leave(c, d);
     }
@@ -322,6 +325,9 @@ fn fused_branch<const NE: bool, const S: u64>(
     // block's last instruction; a partial copy that drops the Jcc unfuses it).
     let j = unsafe { &*(d as *const Decoded).add(1) };
     if (trunc(r, S) != 0) == NE {
+        if j.loops {
+            return loop_back(c, p, j);
+        }
         c.rip = j.imm;
         leave(c, j)
     } else {
@@ -370,7 +376,10 @@ fn alu_jcc_fn<const OP: u8>(form: u8, size: u8) -> Option<[FastHandler; 2]> {
 }
 
 /// JMP to a target found canonical at decode time.
-fn jmp(c: &mut X86Cpu, _p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
+fn jmp(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
+    if d.loops {
+        return loop_back(c, p, d);
+    }
     c.rip = d.imm;
     leave(c, d)
 }
