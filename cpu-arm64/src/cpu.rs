@@ -92,6 +92,8 @@ pub struct Arm64Cpu {
     pub(crate) blk_base: u64,
     /// Position in its block of the instruction that left it (threaded dispatch).
     pub(crate) left_idx: u8,
+    /// Passes a self-looping block may still run inside its handlers (`decode::loop_back`).
+    pub(crate) loop_left: u64,
     /// The exception of the instruction that left its block with `Stop::Fault`.
     pub(crate) fault: Option<Exc>,
     /// Soft-TLB permission bits a data read / data write / fetch needs now.
@@ -148,6 +150,7 @@ impl Arm64Cpu {
             index,
             blk_base: 0,
             left_idx: 0,
+            loop_left: 0,
             fault: None,
             fast_need: [0, 0, 0],
             fast_pan: false,
@@ -466,8 +469,14 @@ impl Arm64Cpu {
                 &part
             };
             let limit = body.len() - 1;
-            self.blk_base = self.stats.instructions;
-            let last = match (body[0].f)(self, p, &body[0]) {
+            let base0 = self.stats.instructions;
+            self.blk_base = base0;
+            self.loop_left =
+                if limit == n && blk.body[n - 1].loops { crate::decode::loop_passes(left, n) } else { 0 };
+            let r = (body[0].f)(self, p, &body[0]);
+            // Passes completed inside the handlers.
+            total += self.blk_base - base0;
+            let last = match r {
                 Ok(()) => {
                     // Ran to its end: a conditional branch not taken, or a block cut short.
                     total += limit as u64;

@@ -63,6 +63,39 @@ pub struct Decoded {
     /// A specialized direct or register branch (it changes only the PC and X30), after which
     /// the block loop may go straight on to the next block.
     pub chain: bool,
+    /// The block's last instruction, a specialized direct branch back to the block's start:
+    /// when taken it may run the block again itself ([`loop_back`]).
+    pub loops: bool,
+}
+
+/// How many passes a block that loops on itself may run inside its handlers before it
+/// returns to the block loop: bounded so that, where calls in tail position are not turned
+/// into jumps (debug builds), the call chain stays short.
+const LOOP_PASSES: u64 = if cfg!(debug_assertions) { 4 } else { 256 };
+
+/// The passes a looping block may run inside its handlers when `left` instructions of the
+/// budget remain and the block has `n`.
+pub(crate) fn loop_passes(left: u64, n: usize) -> u64 {
+    (left / n as u64).saturating_sub(1).min(LOOP_PASSES)
+}
+
+/// A taken branch from `j`, the last instruction of its block, back to the block's start:
+/// runs the block again from its first entry while passes are left (`Arm64Cpu::loop_left`,
+/// set by the block loop within the budget) and nothing asked to end the block; otherwise
+/// leaves it with the PC at the start. Each pass counts the block's instructions in
+/// `blk_base`.
+#[inline(always)]
+pub fn loop_back(c: &mut Arm64Cpu, p: &mut dyn Arm64Platform, j: &Decoded) -> Flow {
+    if c.loop_left != 0 && !c.exit_block {
+        c.loop_left -= 1;
+        c.blk_base += j.idx as u64 + 1;
+        // SAFETY: `loops` is set only on entry `idx` of a cached body, whose first entry is
+        // `idx` entries before it (partial copies end before it).
+        let first = unsafe { &*(j as *const Decoded).sub(j.idx as usize) };
+        return (first.f)(c, p, first);
+    }
+    c.pc = j.imm;
+    leave(c, j)
 }
 
 /// Runs the family handler on the word, with `cpu.pc`, `npc` and the instruction count
@@ -126,6 +159,7 @@ pub fn end_entry(n: usize) -> Decoded {
         fused: None,
         is_fused: false,
         chain: false,
+        loops: false,
     }
 }
 
@@ -323,6 +357,8 @@ pub unsafe fn decode_block(host: *mut u8, pa: u64, va: u64) -> (Box<[Decoded]>, 
     let len = n as u64 * 4;
     let mut end = end_entry(n);
     end.self_loop = crate::exec::fast::branches_to(&body[n - 1], va);
+    // The specialized direct branches (target in `imm`) run a looping block again themselves.
+    body[n - 1].loops = end.self_loop && body[n - 1].chain;
     body.push(end);
     (body.into_boxed_slice(), len)
 }

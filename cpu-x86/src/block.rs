@@ -69,6 +69,13 @@ pub struct Decoded {
     /// The block's last instruction, a JMP/Jcc back to the block's own start: when taken it
     /// may run the block again itself ([`loop_back`]).
     pub loops: bool,
+    /// Writes every status flag without reading any and cannot fault (ALU register and
+    /// immediate forms).
+    pub kills: bool,
+    /// The handler to use when this instruction's flags are dead, if it has one.
+    pub nf: Option<FastHandler>,
+    /// `f` is the dead-flags handler (`nf`): the next entry must be run after it.
+    pub is_nf: bool,
 }
 
 /// How many passes a block that loops on itself may run inside its handlers before it
@@ -163,6 +170,9 @@ pub fn decode(i: Instruction, bitness: u32) -> Decoded {
         is_fused: false,
         chain: false,
         loops: false,
+        kills: false,
+        nf: None,
+        is_nf: false,
         loads_rf: matches!(i.mnemonic(), M::Iret | M::Iretd | M::Iretq),
         near_branch: matches!(
             i.op0_kind(),
@@ -310,8 +320,9 @@ impl X86Cpu {
                 // The budget ends inside the block: run a copy of its first `left`
                 // instructions with a terminator of their own (rare: once per quantum).
                 let mut v = blk.body[..left as usize].to_vec();
-                if let Some(d) = v.last_mut().filter(|d| d.is_fused) {
-                    d.f = generic; // its Jcc is not in the copy
+                if let Some(d) = v.last_mut().filter(|d| d.is_fused || d.is_nf) {
+                    // Its Jcc, or the instruction that overwrites its flags, is not in the copy.
+                    d.f = generic;
                 }
                 v.push(end_entry(left as usize));
                 part = v;
@@ -435,6 +446,15 @@ impl X86Cpu {
             return None;
         }
         let n = body.len();
+        // Flags that the next instruction overwrites before anything can read them are not
+        // computed (lazy flags need not even be recorded).
+        for k in 0..n.saturating_sub(1) {
+            if body[k + 1].kills {
+                if let Some(f) = body[k].nf {
+                    (body[k].f, body[k].is_nf) = (f, true);
+                }
+            }
+        }
         // A flag-setting instruction followed by the block's closing Jcc runs as one handler.
         if n >= 2 {
             let cc = crate::exec::fast::CCS.get(body[n - 1].cc as usize).copied();

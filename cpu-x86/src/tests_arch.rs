@@ -257,3 +257,34 @@ fn lock_prefix_rules() {
         assert_eq!(last_exception(&c), Some(fault::UD as usize));
     }
 }
+
+#[test]
+fn dead_flags_are_exact_when_the_budget_cuts_the_block() {
+    // add rax, rbx; xor rcx, rdx; hlt. The XOR overwrites every status flag, so the ADD runs
+    // without recording its flags (block.rs); when the budget ends the block after the ADD,
+    // its flags must still be exact: 0xffff_ffff_ffff_ffff + 1 = 0 sets CF, ZF, PF and AF.
+    let code = [0x48, 0x01, 0xd8, 0x48, 0x31, 0xd1, 0xf4];
+    let (mut c, mut p) = setup(&code);
+    c.regs[0] = u64::MAX;
+    c.regs[3] = 1;
+    c.regs[1] = 0x80;
+    c.regs[2] = 1;
+    c.run(&mut p, 1);
+    assert_eq!(c.stats.instructions, 1);
+    assert_eq!(c.regs[0], 0);
+    let status = flags::CF | flags::PF | flags::AF | flags::ZF | flags::SF | flags::OF;
+    assert_eq!(c.flags() & status, flags::CF | flags::PF | flags::AF | flags::ZF);
+    // The rest of the block: XOR's flags (0x81: SF = 0, ZF = 0, PF = 1, CF = OF = 0).
+    c.run(&mut p, 1);
+    assert_eq!(c.regs[1], 0x81);
+    assert_eq!(c.flags() & status, flags::PF);
+    // Run as one block from the start, only the XOR's flags remain.
+    let (mut c, mut p) = setup(&code);
+    c.regs[0] = u64::MAX;
+    c.regs[3] = 1;
+    c.regs[1] = 0x80;
+    c.regs[2] = 1;
+    c.run(&mut p, 2);
+    assert_eq!((c.regs[0], c.regs[1]), (0, 0x81));
+    assert_eq!(c.flags() & status, flags::PF);
+}

@@ -7,7 +7,7 @@
 
 use super::{bit, bits, cond_holds, decode_bit_masks, sext, shift, trunc};
 use crate::cpu::Arm64Cpu;
-use crate::decode::{generic, leave, next, Decoded, Fast, Flow};
+use crate::decode::{generic, leave, loop_back, next, Decoded, Fast, Flow};
 use crate::platform::Arm64Platform;
 
 /// The full path for an instruction whose fast case does not apply. Out of line so that the
@@ -116,6 +116,9 @@ fn cmp_branch<const SF: bool, const SUB: bool, const IMM: bool, const WB: bool, 
     // instruction; a partial copy without it unfuses the entry).
     let j = unsafe { &*(d as *const Decoded).add(1) };
     if (r != 0) == NE {
+        if j.loops {
+            return loop_back(c, p, j);
+        }
         c.pc = j.imm;
         return leave(c, j);
     }
@@ -340,6 +343,9 @@ fn ldst_pair<const BYTES: u64, const LOAD: bool, const MODE: u8>(
 /// B.cond to the target in `imm` (C6.2.27).
 fn b_cond<const COND: u32>(c: &mut Arm64Cpu, p: &mut dyn Arm64Platform, d: &Decoded) -> Flow {
     if cond_holds(COND, c.nzcv) {
+        if d.loops {
+            return loop_back(c, p, d);
+        }
         c.pc = d.imm;
         return leave(c, d);
     }
@@ -350,6 +356,9 @@ fn b_cond<const COND: u32>(c: &mut Arm64Cpu, p: &mut dyn Arm64Platform, d: &Deco
 fn cb<const SF: bool, const NZ: bool>(c: &mut Arm64Cpu, p: &mut dyn Arm64Platform, d: &Decoded) -> Flow {
     let v = trunc(xr(c, d.rd), SF);
     if (v != 0) == NZ {
+        if d.loops {
+            return loop_back(c, p, d);
+        }
         c.pc = d.imm;
         return leave(c, d);
     }
@@ -359,6 +368,9 @@ fn cb<const SF: bool, const NZ: bool>(c: &mut Arm64Cpu, p: &mut dyn Arm64Platfor
 /// TBZ/TBNZ (C6.2.349-350): bit `sh` of Rt.
 fn tb<const NZ: bool>(c: &mut Arm64Cpu, p: &mut dyn Arm64Platform, d: &Decoded) -> Flow {
     if ((xr(c, d.rd) >> d.sh) & 1 != 0) == NZ {
+        if d.loops {
+            return loop_back(c, p, d);
+        }
         c.pc = d.imm;
         return leave(c, d);
     }
@@ -366,9 +378,11 @@ fn tb<const NZ: bool>(c: &mut Arm64Cpu, p: &mut dyn Arm64Platform, d: &Decoded) 
 }
 
 /// B and BL (C6.2.26, C6.2.34).
-fn b_imm<const LINK: bool>(c: &mut Arm64Cpu, _p: &mut dyn Arm64Platform, d: &Decoded) -> Flow {
+fn b_imm<const LINK: bool>(c: &mut Arm64Cpu, p: &mut dyn Arm64Platform, d: &Decoded) -> Flow {
     if LINK {
         c.x[30] = d.pc.wrapping_add(4);
+    } else if d.loops {
+        return loop_back(c, p, d);
     }
     c.pc = d.imm;
     leave(c, d)

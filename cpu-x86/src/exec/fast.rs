@@ -157,6 +157,68 @@ fn alu_r<const OP: u8, const S: u64, const SRC: u8, const EA: u8>(
     next(c, p, d)
 }
 
+/// `op reg, reg|imm` whose flags are dead: the next instruction in the block overwrites
+/// every status flag and cannot fault first (`Decoded::kills`), so nothing can observe them
+/// (the block loop unfuses such an entry when a budget cut makes it the last one run). CMP
+/// and TEST then have no effect at all.
+fn alu_r_nf<const OP: u8, const S: u64, const SRC: u8>(
+    c: &mut X86Cpu,
+    p: &mut dyn X86Platform,
+    d: &Decoded,
+) -> X<()> {
+    if OP != CMP && OP != TEST {
+        let a = c.regs[(d.r0 & 15) as usize];
+        let b = if SRC == SRC_REG { c.regs[(d.r1 & 15) as usize] } else { d.imm };
+        let r = match OP {
+            ADD => a.wrapping_add(b),
+            SUB => a.wrapping_sub(b),
+            AND => a & b,
+            OR => a | b,
+            _ => a ^ b,
+        };
+        set(c, d.r0, S, r);
+    }
+    next(c, p, d)
+}
+
+/// INC/DEC reg with dead flags (see [`alu_r_nf`]).
+fn inc_dec_nf<const DEC: bool, const S: u64>(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
+    let a = c.regs[(d.r0 & 15) as usize];
+    set(c, d.r0, S, if DEC { a.wrapping_sub(1) } else { a.wrapping_add(1) });
+    next(c, p, d)
+}
+
+/// SHL/SHR/SAR reg, imm8 with dead flags (see [`alu_r_nf`]).
+fn shift_ri_nf<const KIND: u8, const S: u64>(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
+    let a = trunc(c.regs[(d.r0 & 15) as usize], S);
+    let n = d.imm;
+    let v = match KIND {
+        0 => a << n,
+        1 => a >> n,
+        _ => (super::operand::sext(a, S) as i64 >> n) as u64,
+    };
+    set(c, d.r0, S, v);
+    next(c, p, d)
+}
+
+/// ROL/ROR reg, imm8 with dead flags (see [`alu_r_nf`]).
+fn rotate_ri_nf<const LEFT: bool, const S: u64>(
+    c: &mut X86Cpu,
+    p: &mut dyn X86Platform,
+    d: &Decoded,
+) -> X<()> {
+    let a = c.regs[(d.r0 & 15) as usize];
+    let n = d.imm as u32;
+    let r = match (S, LEFT) {
+        (8, true) => a.rotate_left(n),
+        (8, false) => a.rotate_right(n),
+        (_, true) => (a as u32).rotate_left(n) as u64,
+        _ => (a as u32).rotate_right(n) as u64,
+    };
+    set(c, d.r0, S, r);
+    next(c, p, d)
+}
+
 /// `op [mem], reg` (r1) or `op [mem], imm` (r1 = NO_REG)
 fn alu_m<const OP: u8, const S: u64, const EA: u8>(
     c: &mut X86Cpu,
@@ -619,6 +681,29 @@ pub fn specialize(i: &Instruction, d: &mut Decoded) -> Option<FastHandler> {
                 return None;
             }
             let size = d.size;
+            if form < 2 {
+                // Register and immediate forms cannot fault and write every status flag.
+                d.kills = true;
+                macro_rules! nf {
+                    ($op:expr) => {
+                        match (form, size) {
+                            (0, 8) => alu_r_nf::<$op, 8, SRC_REG> as FastHandler,
+                            (0, _) => alu_r_nf::<$op, 4, SRC_REG>,
+                            (_, 8) => alu_r_nf::<$op, 8, SRC_IMM>,
+                            _ => alu_r_nf::<$op, 4, SRC_IMM>,
+                        }
+                    };
+                }
+                d.nf = Some(match m {
+                    M::Add => nf!(ADD),
+                    M::Sub => nf!(SUB),
+                    M::And => nf!(AND),
+                    M::Or => nf!(OR),
+                    M::Xor => nf!(XOR),
+                    M::Cmp => nf!(CMP),
+                    _ => nf!(TEST),
+                });
+            }
             d.fused = match m {
                 M::Add => alu_jcc_fn::<ADD>(form, size),
                 M::Sub => alu_jcc_fn::<SUB>(form, size),
@@ -647,6 +732,8 @@ pub fn specialize(i: &Instruction, d: &mut Decoded) -> Option<FastHandler> {
                 (false, 8) => [inc_dec_jcc::<false, 8, false>, inc_dec_jcc::<false, 8, true>],
                 (false, _) => [inc_dec_jcc::<false, 4, false>, inc_dec_jcc::<false, 4, true>],
             });
+            d.nf =
+                Some(if m == M::Dec { sized!(s0, inc_dec_nf, true) } else { sized!(s0, inc_dec_nf, false) });
             Some(if m == M::Dec { sized!(s0, inc_dec, true) } else { sized!(s0, inc_dec, false) })
         }
         M::Mov => {
@@ -703,6 +790,13 @@ pub fn specialize(i: &Instruction, d: &mut Decoded) -> Option<FastHandler> {
                 return None; // zero counts leave flags alone: the generic handler covers them
             }
             (d.r0, d.size, d.imm) = (r0, s0, n);
+            d.nf = Some(match m {
+                M::Shl | M::Sal => sized!(s0, shift_ri_nf, 0),
+                M::Shr => sized!(s0, shift_ri_nf, 1),
+                M::Sar => sized!(s0, shift_ri_nf, 2),
+                M::Rol => sized!(s0, rotate_ri_nf, true),
+                _ => sized!(s0, rotate_ri_nf, false),
+            });
             Some(match m {
                 M::Shl | M::Sal => sized!(s0, shift_ri, 0),
                 M::Shr => sized!(s0, shift_ri, 1),
