@@ -197,9 +197,6 @@ fn run_virt(common: &CommonArgs, img: BootImage, bios: Option<Vec<u8>>) -> Resul
             }
         }
     }
-    if common.trace.is_some() {
-        return Err("--trace is not available for the virt board yet".into());
-    }
     let cfg = VirtConfig {
         ram_size: parse_size(&common.memory).map_err(|e| format!("--memory: {e}"))?,
         cpus: common.smp,
@@ -217,11 +214,27 @@ fn run_virt(common: &CommonArgs, img: BootImage, bios: Option<Vec<u8>>) -> Resul
     } else {
         m.load(&img).map_err(|e| format!("cannot load the kernel: {e}"))?;
     }
+    if let Some(t) = &common.trace {
+        let out = trace_writer(t)?;
+        for (i, c) in m.cpus.iter_mut().enumerate() {
+            chimera::trace::install_arm64(c, i, out.clone())?;
+        }
+    }
     let max_cycles = common.max_time_ms.map(|ms| ms.saturating_mul(1_000_000));
     let out = m.run(common.max_insns, max_cycles);
+    for c in m.cpus.iter_mut() {
+        c.trace = None; // flushes the trace writer
+    }
     write_stats(common, &m.stats_json(&out))?;
     report(&out);
     Ok(out.exit)
+}
+
+/// The buffered trace file `path`, shared by the CPUs' trace hooks.
+fn trace_writer(path: &std::path::Path) -> Result<Rc<RefCell<dyn std::io::Write>>, String> {
+    let f = std::fs::File::create(path)
+        .map_err(|e| format!("cannot create trace file `{}`: {e}", path.display()))?;
+    Ok(Rc::new(RefCell::new(std::io::BufWriter::new(f))))
 }
 
 fn write_stats(common: &CommonArgs, j: &serde_json::Value) -> Result<(), String> {
@@ -257,9 +270,7 @@ fn run(common: &CommonArgs, img: BootImage, bios: Option<Vec<u8>>) -> Result<Exi
     let mut m = PcMachine::new(cfg).map_err(|e| e.to_string())?;
     m.load(&img).map_err(|e| format!("cannot load the kernel: {e}"))?;
     if let Some(t) = &common.trace {
-        let f = std::fs::File::create(t)
-            .map_err(|e| format!("cannot create trace file `{}`: {e}", t.display()))?;
-        let out: Rc<RefCell<dyn std::io::Write>> = Rc::new(RefCell::new(std::io::BufWriter::new(f)));
+        let out = trace_writer(t)?;
         for (i, c) in m.cpus.iter_mut().enumerate() {
             chimera::trace::install(c, i, out.clone())?;
         }

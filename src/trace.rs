@@ -1,5 +1,5 @@
 //! Instruction tracing: executed instructions disassembled with capstone (the disassembler
-//! that will serve arm64 and Power too), one line each: `cpu rip: bytes  text`.
+//! that will serve Power too), one line each: `cpu pc: bytes  text`.
 
 use capstone::arch::x86::ArchMode;
 use capstone::prelude::*;
@@ -30,6 +30,31 @@ pub fn install(cpu: &mut X86Cpu, index: usize, out: Rc<RefCell<dyn Write>>) -> R
         };
         let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         let _ = writeln!(out.borrow_mut(), "{index} {:016x}: {hex:<30} {}", c.rip, text.trim_end());
+    }));
+    Ok(())
+}
+
+/// Installs a trace hook on the AArch64 `cpu` that writes to `out`: one line per executed
+/// instruction, the instruction word in memory byte order (little endian).
+pub fn install_arm64(
+    cpu: &mut cpu_arm64::Arm64Cpu,
+    index: usize,
+    out: Rc<RefCell<dyn Write>>,
+) -> Result<(), String> {
+    use capstone::arch::arm64::ArchMode as A64;
+    let cs = Capstone::new().arm64().mode(A64::Arm).build().map_err(|e| format!("capstone: {e}"))?;
+    cpu.trace = Some(Box::new(move |c: &cpu_arm64::Arm64Cpu, raw: u32| {
+        let bytes = raw.to_le_bytes();
+        let text = match cs.disasm_count(&bytes, c.pc, 1) {
+            Ok(insns) => insns
+                .iter()
+                .next()
+                .map(|x| format!("{} {}", x.mnemonic().unwrap_or("?"), x.op_str().unwrap_or("")))
+                .unwrap_or_else(|| "(undecodable)".into()),
+            Err(_) => "(undecodable)".into(),
+        };
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let _ = writeln!(out.borrow_mut(), "{index} {:016x}: {hex:<30} {}", c.pc, text.trim_end());
     }));
     Ok(())
 }

@@ -159,6 +159,24 @@ fn stats_json_and_trace() {
     assert!(t.contains("out dx, al") || t.contains("out"), "no OUT traced");
 }
 
+#[test]
+fn virt_trace_has_one_line_per_instruction() {
+    let k = format!("{}/examples/guests/arm64/bin/hello.elf", env!("CARGO_MANIFEST_DIR"));
+    let stats = tmp("a64stats.json", b"");
+    let trace = tmp("a64trace.txt", b"");
+    let (code, _, err) =
+        chimera(&["run", "-M", "virt", "--serial", "none", "--stats", &stats, "--trace", &trace, &k]);
+    assert_eq!(code, 0, "{err}");
+    let j: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
+    let t = std::fs::read_to_string(&trace).unwrap();
+    let lines: Vec<_> = t.lines().collect();
+    assert_eq!(lines.len() as u64, j["instructions"].as_u64().unwrap(), "one trace line per instruction");
+    // hello.S starts with `msr daifset, #0xf` at the ELF entry 0x40080000.
+    assert!(lines[0].starts_with("0 0000000040080000: df4f03d5"), "{}", lines[0]);
+    assert!(lines[0].contains("msr daifset, #0xf"), "{}", lines[0]);
+    assert!(!t.contains("(undecodable)"));
+}
+
 /// A raw AArch64 image (loaded at RAM + 0x80000, entered at EL1): `mov w0, #0x20;
 /// adr x1, blk; hlt #0xf000; b .; blk: .quad 0x20026, 42` -- semihosting
 /// SYS_EXIT_EXTENDED with ADP_Stopped_ApplicationExit and subcode 42.
