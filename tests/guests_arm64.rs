@@ -66,6 +66,17 @@ fn psci_smp_bring_up() {
     }
 }
 
+/// GICv3 SGIs between 4 CPUs through ICC_SGI1R_EL1: a single target, a target list of two,
+/// IRM = 1 (all but self), affinities that name no PE, and an SGI from a secondary to the
+/// boot CPU; each handler records ICC_IAR1_EL1 and counts (examples/guests/arm64/ipi.S).
+#[test]
+fn gic_ipis_between_cpus() {
+    let r = check("ipi", 4);
+    for (i, c) in r.m.cpus.iter().enumerate() {
+        assert!(c.stats.interrupts > 0, "CPU {i} took no interrupt");
+    }
+}
+
 #[test]
 fn generic_timer_and_gic() {
     let r = check("timer", 1);
