@@ -2,9 +2,10 @@
 //! Lock, MDSCR_EL1, the debug-exception enable rules (D2.1), routing by MDCR_EL2.TDE and
 //! HCR_EL2.TGE, the trap controls MDCR_EL2.{TDA,TDOSA,TDRA} and MDCR_EL3.{TDA,TDOSA,SDD},
 //! two breakpoints (D2.8; breakpoint 1 is context-aware), two watchpoints (D2.10), software
-//! step (D2.12), the claim tags and the authentication status. Not implemented: the Debug
-//! Communications Channel (MDCCSR_EL0, DBGDTR*_EL0, OSDTRRX/TX_EL1: UNDEFINED), halting
-//! debug and the external debug interface.
+//! step (D2.12), the claim tags, the authentication status and the software side of the Debug
+//! Communications Channel (see [`DebugRegs::dtrrx`]; Arm ARM H4 "The Debug Communication
+//! Channel and Instruction Transfer Register"). Not implemented: halting debug and the
+//! external debug interface, so no debugger ever fills DTRRX or drains DTRTX.
 //!
 //! Cost when unused: the run loop tests [`DebugRegs::armed`] once per block; loads and
 //! stores test [`DebugRegs::wp_armed`]. Both are recomputed whenever a register that
@@ -38,13 +39,16 @@ const FSC_DEBUG: u32 = 0x22;
 
 /// MDSCR_EL1 fields (D17.3.20).
 const MDSCR_SS: u64 = 1 << 0;
-/// TDCC traps the DCC registers at EL0; they are not implemented (UNDEFINED), so it has no
-/// effect, but it holds its value.
+/// TDCC traps EL0 accesses to the DCC registers to EL1 (EC 0x18).
 const MDSCR_TDCC: u64 = 1 << 12;
 const MDSCR_KDE: u64 = 1 << 13;
 /// HDE holds its value; halting debug is not implemented, so it has no effect.
 const MDSCR_HDE: u64 = 1 << 14;
 const MDSCR_MDE: u64 = 1 << 15;
+/// MDSCR_EL1.TXfull (29) and RXfull (30): the save/restore view of EDSCR.{TXfull,RXfull},
+/// read-only while the OS Lock is unlocked, read/write while it is locked (Table H4-3).
+const MDSCR_TXFULL: u64 = 1 << 29;
+const MDSCR_RXFULL: u64 = 1 << 30;
 
 /// MDCR_EL2 fields (D17.2.108): TDE routes debug exceptions to EL2; TDA, TDOSA and TDRA trap
 /// debug, OS and ROM register accesses from EL0/EL1 to EL2.
@@ -70,6 +74,13 @@ pub mod reg {
     pub const DBGCLAIMSET_EL1: u16 = enc(2, 0, 7, 8, 6);
     pub const DBGCLAIMCLR_EL1: u16 = enc(2, 0, 7, 9, 6);
     pub const DBGAUTHSTATUS_EL1: u16 = enc(2, 0, 7, 14, 6);
+    /// The DCC registers (H4.2, Table H4-3). DBGDTRRX_EL0 (MRS) and DBGDTRTX_EL0 (MSR) share
+    /// one encoding.
+    pub const MDCCSR_EL0: u16 = enc(2, 3, 0, 1, 0);
+    pub const DBGDTR_EL0: u16 = enc(2, 3, 0, 4, 0);
+    pub const DBGDTRRX_EL0: u16 = enc(2, 3, 0, 5, 0);
+    pub const OSDTRRX_EL1: u16 = enc(2, 0, 0, 0, 2);
+    pub const OSDTRTX_EL1: u16 = enc(2, 0, 0, 3, 2);
     /// DBGBVR<n>_EL1 (CRm = n, op2 = 4), DBGBCR<n>_EL1 (op2 = 5), DBGWVR<n>_EL1 (op2 = 6),
     /// DBGWCR<n>_EL1 (op2 = 7).
     pub const fn dbgbvr(n: u32) -> u16 {
@@ -110,6 +121,18 @@ pub struct DebugRegs {
     pub dbgprcr: u64,
     /// OSECCR_EL1 (the OS-lock view of EDECCR; no external debugger, so no effect).
     pub oseccr: u64,
+    /// The DCC receive register DTRRX (H4.2). Only software writes it here: OSDTRRX_EL1 and
+    /// the upper half of a DBGDTR_EL0 write. Software reads see it only while RXfull = 1.
+    pub dtrrx: u32,
+    /// The DCC transmit register DTRTX (H4.2), written by DBGDTRTX_EL0, DBGDTR_EL0 and
+    /// OSDTRTX_EL1. No debugger reads it, so a value sent stays there.
+    pub dtrtx: u32,
+    /// EDSCR.RXfull: DTRRX holds a value from the debugger not yet read by software. Without
+    /// a debugger only an MDSCR_EL1 write under the OS Lock (a restore) sets it.
+    pub rxfull: bool,
+    /// EDSCR.TXfull: DTRTX holds a value not yet read by the debugger. Set by every software
+    /// write of DBGDTRTX_EL0/DBGDTR_EL0; only an MDSCR_EL1 write under the OS Lock clears it.
+    pub txfull: bool,
     /// Some debug event can be generated: software step enabled or a breakpoint or
     /// watchpoint enabled with MDSCR_EL1.MDE, and the OS Lock clear.
     pub(crate) armed: bool,
@@ -134,6 +157,9 @@ enum Kind {
     Os,
     /// MDRAR_EL1: TDRA.
     Rom,
+    /// The EL0-accessible DCC registers (MDCCSR_EL0, DBGDTR_EL0, DBGDTRRX/TX_EL0):
+    /// MDSCR_EL1.TDCC at EL0, then TDA like [`Kind::Dbg`].
+    Dcc,
 }
 
 fn kind_of(e: u16) -> Option<Kind> {
@@ -146,7 +172,10 @@ fn kind_of(e: u16) -> Option<Kind> {
         | OSECCR_EL1
         | DBGCLAIMSET_EL1
         | DBGCLAIMCLR_EL1
-        | DBGAUTHSTATUS_EL1 => Kind::Dbg,
+        | DBGAUTHSTATUS_EL1
+        | OSDTRRX_EL1
+        | OSDTRTX_EL1 => Kind::Dbg,
+        MDCCSR_EL0 | DBGDTR_EL0 | DBGDTRRX_EL0 => Kind::Dcc,
         _ if e >> 7 == enc(2, 0, 0, 0, 0) >> 7 && e & 7 >= 4 => {
             let n = ((e >> 3) & 15) as usize;
             let ok = if e & 7 < 6 { n < NBRP } else { n < NWRP };
@@ -472,14 +501,20 @@ impl Arm64Cpu {
     }
 
     /// Trap checks for a debug register access (D17.3, each register's "Accessibility"):
-    /// MDCR_EL2.{TDA,TDOSA,TDRA} (forced by TDE and by
-    /// HCR_EL2.TGE) from EL0/EL1 to EL2; MDCR_EL3.{TDA,TDOSA} from EL0-EL2 to EL3.
+    /// MDSCR_EL1.TDCC for the DCC registers at EL0 (to EL1, or to EL2 under HCR_EL2.TGE, see
+    /// [`Arm64Cpu::take`]); MDCR_EL2.{TDA,TDOSA,TDRA} (forced by TDE and by HCR_EL2.TGE)
+    /// from EL0/EL1 to EL2; MDCR_EL3.{TDA,TDOSA} from EL0-EL2 to EL3. In that priority order
+    /// (the pseudocode of MDCCSR_EL0, DBGDTR*_EL0). MDCR_EL2/EL3.TDCC belong to FEAT_FGT,
+    /// not implemented (RES0).
     fn debug_trap(&self, raw: u32, kind: Kind) -> Result<(), Exc> {
+        if kind == Kind::Dcc && self.el == 0 && self.sys.mdscr_el1 & MDSCR_TDCC != 0 {
+            return Err(Exc::sysreg_trap(raw, 1));
+        }
         if self.el < 2 && self.sys.el2_enabled() && !self.dbg_secure() {
             let m = self.sys.mdcr_el2;
             let forced = m & MDCR2_TDE != 0 || self.sys.tge();
             let bit = match kind {
-                Kind::Dbg => MDCR2_TDA,
+                Kind::Dbg | Kind::Dcc => MDCR2_TDA,
                 Kind::Os => MDCR2_TDOSA,
                 Kind::Rom => MDCR2_TDRA,
             };
@@ -518,12 +553,23 @@ impl Arm64Cpu {
 
     fn debug_reg(&mut self, raw: u32, e: u16, kind: Kind, write: Option<u64>) -> Result<u64, Exc> {
         use reg::*;
-        // All of them have op1 = 0: EL0 accesses were already UNDEFINED by the op1 rule.
+        // All but the Kind::Dcc ones have op1 = 0: EL0 accesses were already UNDEFINED by
+        // the op1 rule. MDCCSR_EL0 has no MSR form (an unallocated encoding, before traps).
+        if e == MDCCSR_EL0 && write.is_some() {
+            return Err(Exc::undef());
+        }
         self.debug_trap(raw, kind)?;
+        if matches!(e, MDCCSR_EL0 | DBGDTR_EL0 | DBGDTRRX_EL0 | OSDTRRX_EL1 | OSDTRTX_EL1) {
+            return Ok(self.dcc_access(e, write));
+        }
         let d = &mut self.dbg;
         let Some(v) = write else {
             return Ok(match e {
-                r::MDSCR_EL1 => self.sys.mdscr_el1,
+                r::MDSCR_EL1 => {
+                    self.sys.mdscr_el1
+                        | if d.rxfull { MDSCR_RXFULL } else { 0 }
+                        | if d.txfull { MDSCR_TXFULL } else { 0 }
+                }
                 r::MDCCINT_EL1 => self.sys.mdccint_el1,
                 r::OSLSR_EL1 => self.sys.oslsr_el1,
                 r::OSDLR_EL1 => self.sys.osdlr_el1,
@@ -551,6 +597,12 @@ impl Arm64Cpu {
         match e {
             r::MDSCR_EL1 => {
                 self.sys.mdscr_el1 = v & (MDSCR_SS | MDSCR_TDCC | MDSCR_KDE | MDSCR_HDE | MDSCR_MDE);
+                // Restoring the DCC flags needs the OS Lock (Table H4-3; MDSCR_EL1.RXfull and
+                // TXfull are read-only while it is unlocked).
+                if self.sys.oslsr_el1 & 2 != 0 {
+                    d.rxfull = v & MDSCR_RXFULL != 0;
+                    d.txfull = v & MDSCR_TXFULL != 0;
+                }
             }
             // MDCCINT_EL1.TX/RX (bits 29, 30): the DCC interrupt enables (no interrupt wired).
             r::MDCCINT_EL1 => self.sys.mdccint_el1 = v & (3 << 29),
@@ -576,5 +628,65 @@ impl Arm64Cpu {
         }
         self.debug_rearm();
         Ok(0)
+    }
+
+    /// The DCC registers, after the trap checks (Arm ARM H4.3.1 "Normal access mode", H4.4.3
+    /// "Overrun and underrun flags", H4.5.1 Table H4-3, the register pages in D17.3). There is
+    /// no overrun or underrun detection on software accesses; where the architecture leaves a
+    /// value UNKNOWN this model chooses:
+    /// - a read of DBGDTRRX_EL0 or DBGDTR_EL0 with RXfull = 0 returns 0 (and RXfull stays 0);
+    /// - a write of DBGDTRTX_EL0 or DBGDTR_EL0 with TXfull = 1 (DTRTX, and for DBGDTR_EL0
+    ///   DTRRX too, become UNKNOWN) stores the written value, like a write with TXfull = 0.
+    ///
+    /// No debugger drains DTRTX, so TXfull stays 1 after the first write. The DCC interrupt
+    /// requests COMMRX/COMMTX (enabled by MDCCINT_EL1) are not wired to an interrupt
+    /// controller: with no debugger, COMMRX could only follow a restored RXfull.
+    fn dcc_access(&mut self, e: u16, write: Option<u64>) -> u64 {
+        use reg::*;
+        let d = &mut self.dbg;
+        match (e, write) {
+            // MDCCSR_EL0: RXfull (30) and TXfull (29), the rest RES0/RAZ.
+            (MDCCSR_EL0, _) => (d.rxfull as u64) << 30 | (d.txfull as u64) << 29,
+            // DBGDTRRX_EL0 (MRS): DTRRX zero-extended (bits 63:32 RES0); clears RXfull.
+            (DBGDTRRX_EL0, None) => {
+                let v = if d.rxfull { d.dtrrx as u64 } else { 0 };
+                d.rxfull = false;
+                v
+            }
+            // DBGDTRTX_EL0 (MSR): DTRTX = Xt[31:0] (bits 63:32 ignored); sets TXfull.
+            (DBGDTRRX_EL0, Some(v)) => {
+                d.dtrtx = v as u32;
+                d.txfull = true;
+                0
+            }
+            // DBGDTR_EL0 read: DTRTX:DTRRX (the word order is reversed with respect to
+            // writes, H4.3.1); clears RXfull, TXfull unchanged.
+            (DBGDTR_EL0, None) => {
+                let v = if d.rxfull { (d.dtrtx as u64) << 32 | d.dtrrx as u64 } else { 0 };
+                d.rxfull = false;
+                v
+            }
+            // DBGDTR_EL0 write: DTRRX = Xt[63:32], DTRTX = Xt[31:0]; sets TXfull, RXfull
+            // unchanged.
+            (DBGDTR_EL0, Some(v)) => {
+                d.dtrrx = (v >> 32) as u32;
+                d.dtrtx = v as u32;
+                d.txfull = true;
+                0
+            }
+            // OSDTRRX_EL1/OSDTRTX_EL1: DTRRX/DTRTX without side effects on the flags. Arm
+            // deprecates using them while the OS Lock is unlocked, but they still work.
+            (OSDTRRX_EL1, None) => d.dtrrx as u64,
+            (OSDTRRX_EL1, Some(v)) => {
+                d.dtrrx = v as u32;
+                0
+            }
+            (OSDTRTX_EL1, None) => d.dtrtx as u64,
+            (OSDTRTX_EL1, Some(v)) => {
+                d.dtrtx = v as u32;
+                0
+            }
+            _ => unreachable!("not a DCC register"),
+        }
     }
 }

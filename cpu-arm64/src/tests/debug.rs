@@ -348,3 +348,210 @@ fn debug_register_interface() {
     });
     assert_eq!((c.el, ec(c.sys.esr[1])), (1, 0));
 }
+
+/// MRS/MSR of an op0 = 2, CRn = 0 debug register (the DCC ones), checked against
+/// `aarch64-linux-gnu-as` (e.g. `mrs x1, mdccsr_el0` = 0xd5330101).
+const fn mrs(op1: u32, crm: u32, op2: u32, rt: u32) -> u32 {
+    0xd5300000 | op1 << 16 | crm << 8 | op2 << 5 | rt
+}
+const fn msr(op1: u32, crm: u32, op2: u32, rt: u32) -> u32 {
+    0xd5100000 | op1 << 16 | crm << 8 | op2 << 5 | rt
+}
+const MDCCSR: (u32, u32, u32) = (3, 1, 0);
+const DBGDTR: (u32, u32, u32) = (3, 4, 0);
+/// DBGDTRRX_EL0 for MRS, DBGDTRTX_EL0 for MSR.
+const DBGDTRRXTX: (u32, u32, u32) = (3, 5, 0);
+const OSDTRRX: (u32, u32, u32) = (0, 0, 2);
+const OSDTRTX: (u32, u32, u32) = (0, 3, 2);
+const RXFULL: u64 = 1 << 30;
+const TXFULL: u64 = 1 << 29;
+const MDSCR_TDCC: u64 = 1 << 12;
+
+fn rd(r: (u32, u32, u32), rt: u32) -> u32 {
+    mrs(r.0, r.1, r.2, rt)
+}
+fn wr(r: (u32, u32, u32), rt: u32) -> u32 {
+    msr(r.0, r.1, r.2, rt)
+}
+
+#[test]
+fn dcc_transmit_receive_and_flags() {
+    assert_eq!((rd(MDCCSR, 1), wr(DBGDTRRXTX, 1), rd(OSDTRTX, 1)), (0xd5330101, 0xd5130501, 0xd5300341));
+    // Reset: both flags clear. A DBGDTRTX_EL0 write sends Xt[31:0] and sets TXfull, which
+    // stays set (no debugger drains DTRTX); OSDTRTX_EL1 reads DTRTX without side effects.
+    let code = [rd(MDCCSR, 1), wr(DBGDTRRXTX, 2), rd(MDCCSR, 3), rd(OSDTRTX, 4), rd(MDCCSR, 5)];
+    let (c, _) = run(&code, 5, |c, _| c.x[2] = 0xdead_beef_1234_5678);
+    assert_eq!((c.x[1], c.x[3], c.x[4], c.x[5]), (0, TXFULL, 0x1234_5678, TXFULL));
+    assert_eq!((c.dbg.dtrtx, c.dbg.txfull, c.dbg.rxfull), (0x1234_5678, true, false));
+    // A write with TXfull = 1 makes DTRTX UNKNOWN: this model stores the value written.
+    let (c, _) = run(&[wr(DBGDTRRXTX, 2), wr(DBGDTRRXTX, 3), rd(MDCCSR, 1)], 3, |c, _| {
+        c.x[2] = 1;
+        c.x[3] = 2;
+    });
+    assert_eq!((c.dbg.dtrtx, c.x[1]), (2, TXFULL));
+    // OSDTRRX_EL1 writes DTRRX without setting RXfull; DBGDTRRX_EL0 with RXfull = 0 reads
+    // the UNKNOWN value this model chooses, 0, and RXfull stays 0.
+    let code = [wr(OSDTRRX, 2), rd(OSDTRRX, 3), rd(DBGDTRRXTX, 4), rd(MDCCSR, 5)];
+    let (c, _) = run(&code, 4, |c, _| c.x[2] = 0x1_aabb_ccdd);
+    assert_eq!((c.x[3], c.x[4], c.x[5]), (0xaabb_ccdd, 0, 0));
+    assert_eq!((c.dbg.dtrrx, c.dbg.rxfull), (0xaabb_ccdd, false));
+    // With RXfull = 1 (as a debugger write would leave it) DBGDTRRX_EL0 returns DTRRX
+    // zero-extended and clears RXfull; a second read returns the UNKNOWN 0.
+    let code = [rd(MDCCSR, 1), rd(DBGDTRRXTX, 2), rd(MDCCSR, 3), rd(DBGDTRRXTX, 4)];
+    let (c, _) = run(&code, 4, |c, _| {
+        c.dbg.dtrrx = 0x8765_4321;
+        c.dbg.rxfull = true;
+    });
+    assert_eq!((c.x[1], c.x[2], c.x[3], c.x[4]), (RXFULL, 0x8765_4321, 0, 0));
+    // DBGDTR_EL0 write: DTRRX = Xt[63:32], DTRTX = Xt[31:0], TXfull set, RXfull unchanged.
+    let (c, _) = run(&[wr(DBGDTR, 2), rd(MDCCSR, 1)], 2, |c, _| c.x[2] = 0x1111_1111_2222_2222);
+    assert_eq!((c.dbg.dtrrx, c.dbg.dtrtx, c.x[1]), (0x1111_1111, 0x2222_2222, TXFULL));
+    // DBGDTR_EL0 read: DTRTX in bits 63:32, DTRRX in 31:0 (reversed word order); clears
+    // RXfull, keeps TXfull. With RXfull = 0 it returns 0.
+    let code = [rd(DBGDTR, 2), rd(MDCCSR, 1), rd(DBGDTR, 3)];
+    let (c, _) = run(&code, 3, |c, _| {
+        c.dbg.dtrrx = 0x1111_1111;
+        c.dbg.dtrtx = 0x2222_2222;
+        c.dbg.rxfull = true;
+        c.dbg.txfull = true;
+    });
+    assert_eq!((c.x[2], c.x[1], c.x[3]), (0x2222_2222_1111_1111, TXFULL, 0));
+    // OSDTRTX_EL1 writes DTRTX without setting TXfull.
+    let (c, _) = run(&[wr(OSDTRTX, 2), rd(MDCCSR, 1)], 2, |c, _| c.x[2] = 0x5_0000_0007);
+    assert_eq!((c.dbg.dtrtx, c.x[1]), (7, 0));
+    // MDCCSR_EL0 is read-only: MSR is UNDEFINED.
+    let (c, _) = run(&[wr(MDCCSR, 1)], 1, |c, _| c.sys.vbar[1] = VBAR);
+    assert_eq!((ec(c.sys.esr[1]), c.sys.elr[1]), (0, RAM));
+}
+
+#[test]
+fn dcc_flags_save_restore_through_mdscr_under_the_os_lock() {
+    // msr oslar_el1, x1 (lock) ; msr mdscr_el1, x2 ; msr oslar_el1, xzr ; mrs x3, mdccsr_el0 ;
+    // mrs x4, mdscr_el1 ; mrs x5, dbgdtrrx_el0 ; mrs x6, mdscr_el1
+    let code = [0xd5101081, 0xd5100242, 0xd510109f, rd(MDCCSR, 3), 0xd5300244, rd(DBGDTRRXTX, 5), 0xd5300246];
+    let (c, _) = run(&code, 7, |c, _| {
+        c.x[1] = 1;
+        c.x[2] = RXFULL | TXFULL | MDSCR_MDE;
+        c.dbg.dtrrx = 0x42;
+    });
+    assert_eq!(c.x[3], RXFULL | TXFULL, "flags restored");
+    assert_eq!(c.x[4], RXFULL | TXFULL | MDSCR_MDE, "MDSCR_EL1 shows the flags");
+    assert_eq!((c.x[5], c.x[6]), (0x42, TXFULL | MDSCR_MDE));
+    // With the OS Lock unlocked MDSCR_EL1.{RXfull,TXfull} are read-only.
+    let (c, _) = run(&[0xd5100242, rd(MDCCSR, 3)], 2, |c, _| {
+        c.sys.oslsr_el1 &= !2;
+        c.x[2] = RXFULL | TXFULL;
+    });
+    assert_eq!((c.x[3], c.dbg.rxfull, c.dbg.txfull), (0, false, false));
+    // Under the OS Lock, writing 0 clears them (restoring an empty channel).
+    let (c, _) = run(&[0xd5100242, rd(MDCCSR, 3)], 2, |c, _| {
+        c.dbg.rxfull = true;
+        c.dbg.txfull = true;
+        c.x[2] = 0;
+    });
+    assert_eq!(c.x[3], 0);
+}
+
+/// Runs `code` at EL0 with MDSCR_EL1 = `mdscr`, vector tables at EL1 and EL2.
+fn dcc_el0(code: &[u32], n: u64, mdscr: u64, tweak: impl FnOnce(&mut Arm64Cpu)) -> Arm64Cpu {
+    run(code, n, |c, m| {
+        debug_setup(c, m, mdscr, true);
+        c.el = 0;
+        c.spsel = false;
+        tweak(c);
+    })
+    .0
+}
+
+#[test]
+fn dcc_at_el0_and_mdscr_tdcc() {
+    // op1 = 3: EL0 may use MDCCSR_EL0, DBGDTR_EL0, DBGDTRRX/TX_EL0 unless trapped.
+    let code =
+        [rd(MDCCSR, 1), wr(DBGDTRRXTX, 2), rd(MDCCSR, 3), wr(DBGDTR, 2), rd(DBGDTR, 4), rd(DBGDTRRXTX, 5)];
+    let c = dcc_el0(&code, 6, 0, |c| {
+        c.x[2] = 0x77;
+        c.dbg.rxfull = true;
+    });
+    assert_eq!((c.el, c.sys.esr[1]), (0, 0), "no exception");
+    assert_eq!((c.x[1], c.x[3]), (RXFULL, RXFULL | TXFULL));
+    assert_eq!((c.x[4], c.x[5], c.dbg.dtrtx), (0x77 << 32, 0, 0x77));
+    // MDSCR_EL1.TDCC = 1: every one of them traps to EL1 with EC 0x18 and the MRS/MSR ISS.
+    for (insn, iss) in [
+        (rd(MDCCSR, 1), 2 << 20 | 3 << 14 | 1 << 5 | 1 << 1 | 1),
+        (wr(DBGDTRRXTX, 2), 2 << 20 | 3 << 14 | 2 << 5 | 5 << 1),
+        (rd(DBGDTRRXTX, 1), 2 << 20 | 3 << 14 | 1 << 5 | 5 << 1 | 1),
+        (rd(DBGDTR, 1), 2 << 20 | 3 << 14 | 1 << 5 | 4 << 1 | 1),
+        (wr(DBGDTR, 1), 2 << 20 | 3 << 14 | 1 << 5 | 4 << 1),
+    ] {
+        let c = dcc_el0(&[insn], 1, MDSCR_TDCC, |c| c.dbg.rxfull = true);
+        assert_eq!((c.el, ec(c.sys.esr[1])), (1, 0x18), "{insn:#x}");
+        assert_eq!(c.sys.esr[1] & 0x1ff_ffff, iss, "{insn:#x}");
+        assert_eq!((c.sys.elr[1], c.pc), (RAM, VBAR + 0x400), "lower-EL sync vector");
+        assert_eq!((c.dbg.rxfull, c.dbg.txfull), (true, false), "no side effect");
+    }
+    // TDCC does not apply at EL1.
+    let (c, _) = run(&[rd(MDCCSR, 1)], 1, |c, m| debug_setup(c, m, MDSCR_TDCC, true));
+    assert_eq!((c.el, c.sys.esr[1]), (1, 0));
+    // With HCR_EL2.TGE = 1 the TDCC trap goes to EL2.
+    let c = dcc_el0(&[rd(MDCCSR, 1)], 1, MDSCR_TDCC, |c| c.sys.hcr_el2 = 1 << 27);
+    assert_eq!((c.el, ec(c.sys.esr[2]), c.sys.esr[1]), (2, 0x18, 0));
+    // The OS registers have op1 = 0: UNDEFINED at EL0, whatever TDCC.
+    for insn in [rd(OSDTRRX, 1), wr(OSDTRTX, 1)] {
+        let c = dcc_el0(&[insn], 1, 0, |_| {});
+        assert_eq!((c.el, ec(c.sys.esr[1])), (1, 0), "{insn:#x}");
+    }
+    // MSR MDCCSR_EL0 is UNDEFINED even when TDCC would trap the register.
+    let c = dcc_el0(&[wr(MDCCSR, 1)], 1, MDSCR_TDCC, |_| {});
+    assert_eq!((c.el, ec(c.sys.esr[1])), (1, 0));
+}
+
+#[test]
+fn dcc_traps_to_el2_and_el3() {
+    // MDCR_EL2.TDA (or TDE, or HCR_EL2.TGE at EL0) traps EL0 and EL1 accesses to EL2;
+    // TDCC, when set, wins at EL0.
+    for (el, mdscr, mdcr2, hcr, insn, to) in [
+        (0, 0, 1 << 9, 0, rd(MDCCSR, 1), 2),
+        (0, 0, 1 << 8, 0, wr(DBGDTR, 1), 2),
+        (0, 0, 0, 1 << 27, rd(DBGDTRRXTX, 1), 2),
+        (0, MDSCR_TDCC, 1 << 9, 0, rd(MDCCSR, 1), 1),
+        (1, 0, 1 << 9, 0, rd(MDCCSR, 1), 2),
+        (1, 0, 1 << 9, 0, wr(DBGDTRRXTX, 1), 2),
+        (1, 0, 1 << 8, 0, rd(OSDTRRX, 1), 2),
+        (1, 0, 1 << 9, 0, wr(OSDTRTX, 1), 2),
+        (1, MDSCR_TDCC, 0, 0, rd(DBGDTR, 1), 0),
+    ] {
+        let (c, _) = run(&[insn], 1, |c, m| {
+            debug_setup(c, m, mdscr, true);
+            c.el = el;
+            c.spsel = el != 0;
+            c.sys.mdcr_el2 = mdcr2;
+            c.sys.hcr_el2 = hcr;
+        });
+        let case = format!("EL{el} {insn:#x} MDSCR {mdscr:#x} MDCR_EL2 {mdcr2:#x} HCR {hcr:#x}");
+        if to == 0 {
+            assert_eq!((c.el, c.sys.esr[1], c.sys.esr[2]), (el, 0, 0), "{case}");
+        } else {
+            assert_eq!((c.el, ec(c.sys.esr[to as usize])), (to, 0x18), "{case}");
+        }
+        assert!(!c.dbg.txfull, "{case}");
+    }
+    // MDCR_EL3.TDA traps EL0-EL2 to EL3 (EL2 not trapped by MDCR_EL2).
+    for (el, insn) in [(0, rd(MDCCSR, 1)), (1, wr(DBGDTR, 1)), (2, rd(OSDTRRX, 1)), (2, wr(DBGDTRRXTX, 1))] {
+        let (c, _) = run(&[insn], 1, |c, m| {
+            debug_setup(c, m, 0, true);
+            c.el = el;
+            c.spsel = el != 0;
+            c.sys.mdcr_el2 = if el == 2 { 1 << 9 } else { 0 };
+            c.sys.mdcr_el3 = 1 << 9;
+        });
+        assert_eq!((c.el, ec(c.sys.esr[3])), (3, 0x18), "EL{el} {insn:#x}");
+        assert!(!c.dbg.txfull);
+    }
+    // At EL3 nothing traps.
+    let (c, _) = run(&[wr(DBGDTRRXTX, 1), rd(MDCCSR, 2)], 2, |c, _| {
+        c.el = 3;
+        c.sys.mdcr_el3 = 1 << 9;
+        c.sys.mdcr_el2 = 1 << 9;
+    });
+    assert_eq!((c.el, c.x[2]), (3, TXFULL));
+}
