@@ -20,16 +20,7 @@ pub fn install(cpu: &mut X86Cpu, index: usize, out: Rc<RefCell<dyn Write>>) -> R
             32 => 1,
             _ => 2,
         };
-        let text = match cs[which].disasm_count(bytes, c.rip, 1) {
-            Ok(insns) => insns
-                .iter()
-                .next()
-                .map(|x| format!("{} {}", x.mnemonic().unwrap_or("?"), x.op_str().unwrap_or("")))
-                .unwrap_or_else(|| "(undecodable)".into()),
-            Err(_) => "(undecodable)".into(),
-        };
-        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        let _ = writeln!(out.borrow_mut(), "{index} {:016x}: {hex:<30} {}", c.rip, text.trim_end());
+        line(&mut *out.borrow_mut(), &cs[which], index, c.rip, bytes);
     }));
     Ok(())
 }
@@ -44,19 +35,23 @@ pub fn install_arm64(
     use capstone::arch::arm64::ArchMode as A64;
     let cs = Capstone::new().arm64().mode(A64::Arm).build().map_err(|e| format!("capstone: {e}"))?;
     cpu.trace = Some(Box::new(move |c: &cpu_arm64::Arm64Cpu, raw: u32| {
-        let bytes = raw.to_le_bytes();
-        let text = match cs.disasm_count(&bytes, c.pc, 1) {
-            Ok(insns) => insns
-                .iter()
-                .next()
-                .map(|x| format!("{} {}", x.mnemonic().unwrap_or("?"), x.op_str().unwrap_or("")))
-                .unwrap_or_else(|| "(undecodable)".into()),
-            Err(_) => "(undecodable)".into(),
-        };
-        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        let _ = writeln!(out.borrow_mut(), "{index} {:016x}: {hex:<30} {}", c.pc, text.trim_end());
+        line(&mut *out.borrow_mut(), &cs, index, c.pc, &raw.to_le_bytes());
     }));
     Ok(())
+}
+
+/// Writes one trace line: CPU index, address, the instruction's bytes and its disassembly.
+fn line(out: &mut dyn Write, cs: &Capstone, index: usize, addr: u64, bytes: &[u8]) {
+    let text = match cs.disasm_count(bytes, addr, 1) {
+        Ok(insns) => insns
+            .iter()
+            .next()
+            .map(|x| format!("{} {}", x.mnemonic().unwrap_or("?"), x.op_str().unwrap_or("")))
+            .unwrap_or_else(|| "(undecodable)".into()),
+        Err(_) => "(undecodable)".into(),
+    };
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let _ = writeln!(out, "{index} {addr:016x}: {hex:<30} {}", text.trim_end());
 }
 
 /// Re-export of the decoder's instruction type used in the hook signature.

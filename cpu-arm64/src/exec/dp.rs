@@ -1,6 +1,6 @@
 //! Data processing, immediate and register (Arm ARM C4.1.2 and C4.1.5; semantics C6.2).
 
-use super::{add_with_carry, bit, bits, cond_holds, decode_bit_masks, extend, nzcv, shift, trunc};
+use super::{add_with_carry, bit, bits, cond_holds, decode_bit_masks, extend, shift, trunc};
 use crate::cpu::Arm64Cpu;
 use crate::exception::Exc;
 use crate::platform::Arm64Platform;
@@ -92,17 +92,9 @@ pub fn logical(c: &mut Arm64Cpu, _p: &mut dyn Arm64Platform, i: u32) -> R {
             v
         }
     };
-    let r = trunc(
-        match opc {
-            0 | 3 => a & b,
-            1 => a | b,
-            _ => a ^ b,
-        },
-        sf,
-    );
-    if opc == 3 {
-        let n = if sf { r >> 63 } else { r >> 31 } != 0;
-        c.nzcv = nzcv(n, r == 0, false, false);
+    let (r, flags) = super::logic(opc, a, b, sf);
+    if let Some(f) = flags {
+        c.nzcv = f;
     }
     // The immediate forms (other than ANDS) may write SP.
     if imm_form && opc != 3 {

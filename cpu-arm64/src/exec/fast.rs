@@ -31,14 +31,20 @@ fn set_xr(c: &mut Arm64Cpu, n: u8, v: u64) {
     c.x[(n & 31) as usize] = v;
 }
 
-/// The second operand of a shifted-register form: `SHIFTED` false for LSL #0.
+/// Second-operand sources, chosen at decode time: the immediate in `imm`.
+const IMM: u8 = 0;
+/// Rm unshifted (LSL #0).
+const REG: u8 = 1;
+/// Rm shifted by `sh` with the shift type in `imm`.
+const SHIFTED: u8 = 2;
+
+/// The second operand from source `SRC`.
 #[inline(always)]
-fn operand2<const SF: bool, const SHIFTED: bool>(c: &Arm64Cpu, d: &Decoded) -> u64 {
-    let m = xr(c, d.rm);
-    if SHIFTED {
-        shift(m, d.imm as u32, d.sh as u32, SF)
-    } else {
-        m
+fn operand_b<const SF: bool, const SRC: u8>(c: &Arm64Cpu, d: &Decoded) -> u64 {
+    match SRC {
+        IMM => d.imm,
+        REG => xr(c, d.rm),
+        _ => shift(xr(c, d.rm), d.imm as u32, d.sh as u32, SF),
     }
 }
 
@@ -60,54 +66,35 @@ fn add_sub_flags<const SF: bool, const SUB: bool>(a: u64, b: u64) -> (u64, u64) 
     (r, n << 31 | (z as u64) << 30 | (c as u64) << 29 | v << 28)
 }
 
-/// ADD/SUB (immediate) with Rn a general register (C6.2.4, C6.2.316; `S` = ADDS/SUBS, `WB`
-/// false for Rd = XZR, i.e. CMP/CMN).
-fn add_sub_imm<const SF: bool, const SUB: bool, const S: bool, const WB: bool>(
+/// ADD/SUB (immediate, C6.2.4/C6.2.316, with Rn a general register; shifted register,
+/// C6.2.5/C6.2.318, where 31 is XZR everywhere): `S` = ADDS/SUBS, `WB` false for Rd = XZR
+/// (CMP/CMN).
+fn add_sub<const SF: bool, const SUB: bool, const S: bool, const SRC: u8, const WB: bool>(
     c: &mut Arm64Cpu,
     p: &mut dyn Arm64Platform,
     d: &Decoded,
 ) -> Flow {
     let a = xr(c, d.rn);
-    let (r, f) = add_sub_flags::<SF, SUB>(a, d.imm);
+    let (r, f) = add_sub_flags::<SF, SUB>(a, operand_b::<SF, SRC>(c, d));
     if S {
         c.nzcv = f;
     }
     if WB {
-        set_xr(c, d.rd, trunc(r, SF));
+        set_xr(c, d.rd, r);
     }
     next(c, p, d)
 }
 
-/// ADD/SUB (shifted register) (C6.2.5, C6.2.318): 31 is XZR everywhere (`WB` false for Rd
-/// = XZR).
-fn add_sub_reg<const SF: bool, const SUB: bool, const S: bool, const SHIFTED: bool, const WB: bool>(
-    c: &mut Arm64Cpu,
-    p: &mut dyn Arm64Platform,
-    d: &Decoded,
-) -> Flow {
-    let a = xr(c, d.rn);
-    let b = operand2::<SF, SHIFTED>(c, d);
-    let (r, f) = add_sub_flags::<SF, SUB>(a, b);
-    if S {
-        c.nzcv = f;
-    }
-    if WB {
-        set_xr(c, d.rd, trunc(r, SF));
-    }
-    next(c, p, d)
-}
-
-/// ADDS/SUBS (immediate, `IMM`, or unshifted register) fused with the B.EQ/B.NE (`NE`) that
+/// ADDS/SUBS (immediate or unshifted register, `SRC`) fused with the B.EQ/B.NE (`NE`) that
 /// closes the block: the two instructions' semantics without a second dispatch (Z is set
 /// exactly when the truncated result is zero).
-fn cmp_branch<const SF: bool, const SUB: bool, const IMM: bool, const WB: bool, const NE: bool>(
+fn cmp_branch<const SF: bool, const SUB: bool, const SRC: u8, const WB: bool, const NE: bool>(
     c: &mut Arm64Cpu,
     p: &mut dyn Arm64Platform,
     d: &Decoded,
 ) -> Flow {
     let a = xr(c, d.rn);
-    let b = if IMM { d.imm } else { xr(c, d.rm) };
-    let (r, f) = add_sub_flags::<SF, SUB>(a, b);
+    let (r, f) = add_sub_flags::<SF, SUB>(a, operand_b::<SF, SRC>(c, d));
     c.nzcv = f;
     if WB {
         set_xr(c, d.rd, r);
@@ -125,53 +112,18 @@ fn cmp_branch<const SF: bool, const SUB: bool, const IMM: bool, const WB: bool, 
     next(c, p, j)
 }
 
-/// AND/BIC/ORR/ORN/EOR/EON/ANDS/BICS (shifted register) (C6.2.13 ...): `OPC` 0 AND, 1 ORR,
-/// 2 EOR, 3 ANDS; `INV` complements the shifted operand; `WB` false for Rd = XZR.
-fn logical_reg<const SF: bool, const OPC: u8, const INV: bool, const SHIFTED: bool, const WB: bool>(
+/// AND/ORR/EOR/ANDS (immediate, the bit mask decoded, Rd not SP; C6.2.12 ...) and
+/// AND/BIC/ORR/ORN/EOR/EON/ANDS/BICS (shifted register; C6.2.13 ...): `OPC` 0 AND, 1 ORR,
+/// 2 EOR, 3 ANDS; `INV` complements the second operand; `WB` false for Rd = XZR (TST).
+fn logical<const SF: bool, const OPC: u8, const INV: bool, const SRC: u8, const WB: bool>(
     c: &mut Arm64Cpu,
     p: &mut dyn Arm64Platform,
     d: &Decoded,
 ) -> Flow {
-    let a = xr(c, d.rn);
-    let b = operand2::<SF, SHIFTED>(c, d);
-    let b = if INV { !b } else { b };
-    let r = trunc(
-        match OPC {
-            0 | 3 => a & b,
-            1 => a | b,
-            _ => a ^ b,
-        },
-        SF,
-    );
-    if OPC == 3 {
-        let n = if SF { r >> 63 } else { r >> 31 } != 0;
-        c.nzcv = super::nzcv(n, r == 0, false, false);
-    }
-    if WB {
-        set_xr(c, d.rd, r);
-    }
-    next(c, p, d)
-}
-
-/// AND/ORR/EOR/ANDS (immediate) with the bit mask decoded (C6.2.12 ...); Rd is not SP here
-/// (`WB` false: TST, Rd = XZR).
-fn logical_imm<const SF: bool, const OPC: u8, const WB: bool>(
-    c: &mut Arm64Cpu,
-    p: &mut dyn Arm64Platform,
-    d: &Decoded,
-) -> Flow {
-    let a = xr(c, d.rn);
-    let r = trunc(
-        match OPC {
-            0 | 3 => a & d.imm,
-            1 => a | d.imm,
-            _ => a ^ d.imm,
-        },
-        SF,
-    );
-    if OPC == 3 {
-        let n = if SF { r >> 63 } else { r >> 31 } != 0;
-        c.nzcv = super::nzcv(n, r == 0, false, false);
+    let b = operand_b::<SF, SRC>(c, d);
+    let (r, f) = super::logic(OPC as u32, xr(c, d.rn), if INV { !b } else { b }, SF);
+    if let Some(f) = f {
+        c.nzcv = f;
     }
     if WB {
         set_xr(c, d.rd, r);
@@ -444,30 +396,30 @@ pub fn specialize(d: &mut Decoded) -> Option<Fast> {
         if s {
             d.fused = Some(match (op, wb) {
                 (false, false) => [
-                    by_sf!(sf, cmp_branch, false, true, false, false),
-                    by_sf!(sf, cmp_branch, false, true, false, true),
+                    by_sf!(sf, cmp_branch, false, IMM, false, false),
+                    by_sf!(sf, cmp_branch, false, IMM, false, true),
                 ],
                 (false, true) => [
-                    by_sf!(sf, cmp_branch, false, true, true, false),
-                    by_sf!(sf, cmp_branch, false, true, true, true),
+                    by_sf!(sf, cmp_branch, false, IMM, true, false),
+                    by_sf!(sf, cmp_branch, false, IMM, true, true),
                 ],
                 (true, false) => [
-                    by_sf!(sf, cmp_branch, true, true, false, false),
-                    by_sf!(sf, cmp_branch, true, true, false, true),
+                    by_sf!(sf, cmp_branch, true, IMM, false, false),
+                    by_sf!(sf, cmp_branch, true, IMM, false, true),
                 ],
                 (true, true) => [
-                    by_sf!(sf, cmp_branch, true, true, true, false),
-                    by_sf!(sf, cmp_branch, true, true, true, true),
+                    by_sf!(sf, cmp_branch, true, IMM, true, false),
+                    by_sf!(sf, cmp_branch, true, IMM, true, true),
                 ],
             });
         }
         return Some(match (op, s, wb) {
-            (false, false, _) => by_sf!(sf, add_sub_imm, false, false, true),
-            (false, true, false) => by_sf!(sf, add_sub_imm, false, true, false),
-            (false, true, true) => by_sf!(sf, add_sub_imm, false, true, true),
-            (true, false, _) => by_sf!(sf, add_sub_imm, true, false, true),
-            (true, true, false) => by_sf!(sf, add_sub_imm, true, true, false),
-            (true, true, true) => by_sf!(sf, add_sub_imm, true, true, true),
+            (false, false, _) => by_sf!(sf, add_sub, false, false, IMM, true),
+            (false, true, false) => by_sf!(sf, add_sub, false, true, IMM, false),
+            (false, true, true) => by_sf!(sf, add_sub, false, true, IMM, true),
+            (true, false, _) => by_sf!(sf, add_sub, true, false, IMM, true),
+            (true, true, false) => by_sf!(sf, add_sub, true, true, IMM, false),
+            (true, true, true) => by_sf!(sf, add_sub, true, true, IMM, true),
         });
     }
     if bits(i, 28, 24) == 0b01011 && !bit(i, 21) {
@@ -482,27 +434,33 @@ pub fn specialize(d: &mut Decoded) -> Option<Fast> {
         if s && !shifted {
             d.fused = Some(match (op, wb) {
                 (false, false) => [
-                    by_sf!(sf, cmp_branch, false, false, false, false),
-                    by_sf!(sf, cmp_branch, false, false, false, true),
+                    by_sf!(sf, cmp_branch, false, REG, false, false),
+                    by_sf!(sf, cmp_branch, false, REG, false, true),
                 ],
                 (false, true) => [
-                    by_sf!(sf, cmp_branch, false, false, true, false),
-                    by_sf!(sf, cmp_branch, false, false, true, true),
+                    by_sf!(sf, cmp_branch, false, REG, true, false),
+                    by_sf!(sf, cmp_branch, false, REG, true, true),
                 ],
                 (true, false) => [
-                    by_sf!(sf, cmp_branch, true, false, false, false),
-                    by_sf!(sf, cmp_branch, true, false, false, true),
+                    by_sf!(sf, cmp_branch, true, REG, false, false),
+                    by_sf!(sf, cmp_branch, true, REG, false, true),
                 ],
                 (true, true) => [
-                    by_sf!(sf, cmp_branch, true, false, true, false),
-                    by_sf!(sf, cmp_branch, true, false, true, true),
+                    by_sf!(sf, cmp_branch, true, REG, true, false),
+                    by_sf!(sf, cmp_branch, true, REG, true, true),
                 ],
             });
         }
         macro_rules! pick {
             ($($o:literal $s:literal $sh:literal $w:literal)*) => {
                 match (op, s, shifted, wb) {
-                    $(($o, $s, $sh, $w) => by_sf!(sf, add_sub_reg, $o, $s, $sh, $w),)*
+                    $(($o, $s, $sh, $w) => {
+                        if $sh {
+                            by_sf!(sf, add_sub, $o, $s, SHIFTED, $w)
+                        } else {
+                            by_sf!(sf, add_sub, $o, $s, REG, $w)
+                        }
+                    })*
                 }
             };
         }
@@ -531,10 +489,11 @@ pub fn specialize(d: &mut Decoded) -> Option<Fast> {
             ($($o:literal $inv:literal $sh:literal)*) => {
                 match (opc, inv, shifted) {
                     $(($o, $inv, $sh) => {
-                        if rd == 31 {
-                            by_sf!(sf, logical_reg, $o, $inv, $sh, false)
-                        } else {
-                            by_sf!(sf, logical_reg, $o, $inv, $sh, true)
+                        match (rd == 31, $sh) {
+                            (true, false) => by_sf!(sf, logical, $o, $inv, REG, false),
+                            (true, true) => by_sf!(sf, logical, $o, $inv, SHIFTED, false),
+                            (false, false) => by_sf!(sf, logical, $o, $inv, REG, true),
+                            (false, true) => by_sf!(sf, logical, $o, $inv, SHIFTED, true),
                         }
                     })*
                     _ => return None,
@@ -558,11 +517,11 @@ pub fn specialize(d: &mut Decoded) -> Option<Fast> {
         let (w, _) = decode_bit_masks(n, bits(i, 15, 10), bits(i, 21, 16), true, sf)?;
         d.imm = w;
         return Some(match (opc, rd != 31) {
-            (0, _) => by_sf!(sf, logical_imm, 0, true),
-            (1, _) => by_sf!(sf, logical_imm, 1, true),
-            (2, _) => by_sf!(sf, logical_imm, 2, true),
-            (_, true) => by_sf!(sf, logical_imm, 3, true),
-            _ => by_sf!(sf, logical_imm, 3, false),
+            (0, _) => by_sf!(sf, logical, 0, false, IMM, true),
+            (1, _) => by_sf!(sf, logical, 1, false, IMM, true),
+            (2, _) => by_sf!(sf, logical, 2, false, IMM, true),
+            (_, true) => by_sf!(sf, logical, 3, false, IMM, true),
+            _ => by_sf!(sf, logical, 3, false, IMM, false),
         });
     }
     if bits(i, 28, 23) == 0b100101 {

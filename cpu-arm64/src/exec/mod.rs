@@ -64,6 +64,22 @@ pub fn add_with_carry(x: u64, y: u64, carry: bool, sf: bool) -> (u64, u64) {
     }
 }
 
+/// AND (`opc` 0), ORR (1), EOR (2) or ANDS (3) of `a` and `b` at width `sf`, with the NZCV
+/// that ANDS sets (N and Z from the result, C = V = 0; C6.2.15 ANDS).
+#[inline(always)]
+pub fn logic(opc: u32, a: u64, b: u64, sf: bool) -> (u64, Option<u64>) {
+    let r = trunc(
+        match opc {
+            0 | 3 => a & b,
+            1 => a | b,
+            _ => a ^ b,
+        },
+        sf,
+    );
+    let flags = (opc == 3).then(|| nzcv(if sf { r >> 63 } else { r >> 31 } != 0, r == 0, false, false));
+    (r, flags)
+}
+
 /// NZCV packed in bits 31:28.
 #[inline(always)]
 pub fn nzcv(n: bool, z: bool, c: bool, v: bool) -> u64 {

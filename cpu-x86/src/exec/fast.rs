@@ -116,16 +116,27 @@ fn set(c: &mut X86Cpu, r: u8, size: u64, v: u64) {
     c.regs[(r & 15) as usize] = trunc(v, size);
 }
 
+/// The result of ALU operation `OP` (CMP and TEST compute what SUB and AND would).
+#[inline(always)]
+fn alu_value<const OP: u8>(a: u64, b: u64) -> u64 {
+    match OP {
+        ADD => a.wrapping_add(b),
+        SUB | CMP => a.wrapping_sub(b),
+        AND | TEST => a & b,
+        OR => a | b,
+        _ => a ^ b,
+    }
+}
+
 #[inline(always)]
 fn alu_core<const OP: u8>(c: &mut X86Cpu, size: u64, a: u64, b: u64) -> (u64, bool) {
     let m = if size == 8 { u64::MAX } else { 0xffff_ffff };
     let (a, b) = (a & m, b & m);
-    let (r, op) = match OP {
-        ADD => (a.wrapping_add(b), LazyOp::Add),
-        SUB | CMP => (a.wrapping_sub(b), LazyOp::Sub),
-        AND | TEST => (a & b, LazyOp::Logic),
-        OR => (a | b, LazyOp::Logic),
-        _ => (a ^ b, LazyOp::Logic),
+    let r = alu_value::<OP>(a, b);
+    let op = match OP {
+        ADD => LazyOp::Add,
+        SUB | CMP => LazyOp::Sub,
+        _ => LazyOp::Logic,
     };
     c.lazy = Lazy { op, size: size as u8, a, b, r, cfof: 0 };
     (r, OP != CMP && OP != TEST)
@@ -169,14 +180,7 @@ fn alu_r_nf<const OP: u8, const S: u64, const SRC: u8>(
     if OP != CMP && OP != TEST {
         let a = c.regs[(d.r0 & 15) as usize];
         let b = if SRC == SRC_REG { c.regs[(d.r1 & 15) as usize] } else { d.imm };
-        let r = match OP {
-            ADD => a.wrapping_add(b),
-            SUB => a.wrapping_sub(b),
-            AND => a & b,
-            OR => a | b,
-            _ => a ^ b,
-        };
-        set(c, d.r0, S, r);
+        set(c, d.r0, S, alu_value::<OP>(a, b));
     }
     next(c, p, d)
 }
@@ -191,13 +195,7 @@ fn inc_dec_nf<const DEC: bool, const S: u64>(c: &mut X86Cpu, p: &mut dyn X86Plat
 /// SHL/SHR/SAR reg, imm8 with dead flags (see [`alu_r_nf`]).
 fn shift_ri_nf<const KIND: u8, const S: u64>(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
     let a = trunc(c.regs[(d.r0 & 15) as usize], S);
-    let n = d.imm;
-    let v = match KIND {
-        0 => a << n,
-        1 => a >> n,
-        _ => (super::operand::sext(a, S) as i64 >> n) as u64,
-    };
-    set(c, d.r0, S, v);
+    set(c, d.r0, S, shifted::<KIND, S>(a, d.imm));
     next(c, p, d)
 }
 
@@ -207,15 +205,7 @@ fn rotate_ri_nf<const LEFT: bool, const S: u64>(
     p: &mut dyn X86Platform,
     d: &Decoded,
 ) -> X<()> {
-    let a = c.regs[(d.r0 & 15) as usize];
-    let n = d.imm as u32;
-    let r = match (S, LEFT) {
-        (8, true) => a.rotate_left(n),
-        (8, false) => a.rotate_right(n),
-        (_, true) => (a as u32).rotate_left(n) as u64,
-        _ => (a as u32).rotate_right(n) as u64,
-    };
-    set(c, d.r0, S, r);
+    set(c, d.r0, S, rotated::<LEFT, S>(c.regs[(d.r0 & 15) as usize], d.imm as u32));
     next(c, p, d)
 }
 
@@ -286,14 +276,37 @@ fn lea<const S: u64, const EA: u8>(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &
     next(c, p, d)
 }
 
+/// `a` (already truncated to `S` bytes) shifted left (KIND 0), right (1) or arithmetically
+/// right (2) by `n`, truncated to `S` bytes.
+#[inline(always)]
+fn shifted<const KIND: u8, const S: u64>(a: u64, n: u64) -> u64 {
+    match KIND {
+        0 => trunc(a << n, S),
+        1 => a >> n,
+        _ => trunc((super::operand::sext(a, S) as i64 >> n) as u64, S),
+    }
+}
+
+/// `a` rotated left (`LEFT`) or right by `n` (not zero, below the width) in `S` bytes.
+#[inline(always)]
+fn rotated<const LEFT: bool, const S: u64>(a: u64, n: u32) -> u64 {
+    match (S, LEFT) {
+        (8, true) => a.rotate_left(n),
+        (8, false) => a.rotate_right(n),
+        (_, true) => (a as u32).rotate_left(n) as u64,
+        _ => (a as u32).rotate_right(n) as u64,
+    }
+}
+
 /// SHL (KIND 0), SHR (1) or SAR (2) of register `r` by `n` (already masked, not zero).
 #[inline(always)]
 fn shift_by<const KIND: u8, const S: u64>(c: &mut X86Cpu, r: u8, n: u64) {
     let a = trunc(c.regs[(r & 15) as usize], S);
-    let (v, op) = match KIND {
-        0 => (trunc(a << n, S), LazyOp::Shl),
-        1 => (a >> n, LazyOp::Shr),
-        _ => (trunc((super::operand::sext(a, S) as i64 >> n) as u64, S), LazyOp::Sar),
+    let v = shifted::<KIND, S>(a, n);
+    let op = match KIND {
+        0 => LazyOp::Shl,
+        1 => LazyOp::Shr,
+        _ => LazyOp::Sar,
     };
     set(c, r, S, v);
     c.lazy = Lazy { op, size: S as u8, a, b: n, r: v, cfof: 0 };
@@ -307,15 +320,8 @@ fn shift_ri<const KIND: u8, const S: u64>(c: &mut X86Cpu, p: &mut dyn X86Platfor
 
 /// ROL/ROR reg, imm8: only CF and OF change (SDM Vol 2B RCL/RCR/ROL/ROR).
 fn rotate_ri<const LEFT: bool, const S: u64>(c: &mut X86Cpu, p: &mut dyn X86Platform, d: &Decoded) -> X<()> {
-    let a = c.regs[(d.r0 & 15) as usize];
     // The count is not zero and below the width (decode time), so CF/OF are defined.
-    let n = d.imm as u32;
-    let r = match (S, LEFT) {
-        (8, true) => a.rotate_left(n),
-        (8, false) => a.rotate_right(n),
-        (_, true) => (a as u32).rotate_left(n) as u64,
-        _ => (a as u32).rotate_right(n) as u64,
-    };
+    let r = rotated::<LEFT, S>(c.regs[(d.r0 & 15) as usize], d.imm as u32);
     set(c, d.r0, S, r);
     let cfof = super::shift::rotate_flags(r, S, LEFT);
     if c.lazy.op == LazyOp::None {
