@@ -375,6 +375,34 @@ pub fn branches_to(d: &Decoded, va: u64) -> bool {
     d.raw & 0xfc00_0000 != 0x9400_0000 && direct_target(d.raw, d.pc) == Some(va)
 }
 
+/// The ADD/SUB handler for source `SRC`: `sub`, `s` (flags) and `wb` (Rd not XZR).
+fn add_sub_fn<const SRC: u8>(sf: bool, sub: bool, s: bool, wb: bool) -> Fast {
+    macro_rules! pick {
+        ($($o:literal $s:literal $w:literal)*) => {
+            match (sub, s, wb) {
+                $(($o, $s, $w) => by_sf!(sf, add_sub, $o, $s, SRC, $w),)*
+            }
+        };
+    }
+    pick!(false false false  false false true  false true false  false true true
+          true false false  true false true  true true false  true true true)
+}
+
+/// The ADDS/SUBS + B.EQ and + B.NE fused handlers for source `SRC`.
+fn cmp_branch_fns<const SRC: u8>(sf: bool, sub: bool, wb: bool) -> [Fast; 2] {
+    macro_rules! pick {
+        ($($o:literal $w:literal)*) => {
+            match (sub, wb) {
+                $(($o, $w) => [
+                    by_sf!(sf, cmp_branch, $o, SRC, $w, false),
+                    by_sf!(sf, cmp_branch, $o, SRC, $w, true),
+                ],)*
+            }
+        };
+    }
+    pick!(false false  false true  true false  true true)
+}
+
 /// Picks a specialized handler for the word in `d` and fills its operand fields; `None`
 /// leaves the generic handler.
 pub fn specialize(d: &mut Decoded) -> Option<Fast> {
@@ -394,33 +422,9 @@ pub fn specialize(d: &mut Decoded) -> Option<Fast> {
         d.imm = (bits(i, 21, 10) as u64) << if bit(i, 22) { 12 } else { 0 };
         let wb = rd != 31;
         if s {
-            d.fused = Some(match (op, wb) {
-                (false, false) => [
-                    by_sf!(sf, cmp_branch, false, IMM, false, false),
-                    by_sf!(sf, cmp_branch, false, IMM, false, true),
-                ],
-                (false, true) => [
-                    by_sf!(sf, cmp_branch, false, IMM, true, false),
-                    by_sf!(sf, cmp_branch, false, IMM, true, true),
-                ],
-                (true, false) => [
-                    by_sf!(sf, cmp_branch, true, IMM, false, false),
-                    by_sf!(sf, cmp_branch, true, IMM, false, true),
-                ],
-                (true, true) => [
-                    by_sf!(sf, cmp_branch, true, IMM, true, false),
-                    by_sf!(sf, cmp_branch, true, IMM, true, true),
-                ],
-            });
+            d.fused = Some(cmp_branch_fns::<IMM>(sf, op, wb));
         }
-        return Some(match (op, s, wb) {
-            (false, false, _) => by_sf!(sf, add_sub, false, false, IMM, true),
-            (false, true, false) => by_sf!(sf, add_sub, false, true, IMM, false),
-            (false, true, true) => by_sf!(sf, add_sub, false, true, IMM, true),
-            (true, false, _) => by_sf!(sf, add_sub, true, false, IMM, true),
-            (true, true, false) => by_sf!(sf, add_sub, true, true, IMM, false),
-            (true, true, true) => by_sf!(sf, add_sub, true, true, IMM, true),
-        });
+        return Some(add_sub_fn::<IMM>(sf, op, s, wb));
     }
     if bits(i, 28, 24) == 0b01011 && !bit(i, 21) {
         // ADD/SUB (shifted register); shift 3 and 32-bit amounts >= 32 are UNDEFINED.
@@ -432,44 +436,13 @@ pub fn specialize(d: &mut Decoded) -> Option<Fast> {
         let shifted = amt != 0;
         let wb = rd != 31;
         if s && !shifted {
-            d.fused = Some(match (op, wb) {
-                (false, false) => [
-                    by_sf!(sf, cmp_branch, false, REG, false, false),
-                    by_sf!(sf, cmp_branch, false, REG, false, true),
-                ],
-                (false, true) => [
-                    by_sf!(sf, cmp_branch, false, REG, true, false),
-                    by_sf!(sf, cmp_branch, false, REG, true, true),
-                ],
-                (true, false) => [
-                    by_sf!(sf, cmp_branch, true, REG, false, false),
-                    by_sf!(sf, cmp_branch, true, REG, false, true),
-                ],
-                (true, true) => [
-                    by_sf!(sf, cmp_branch, true, REG, true, false),
-                    by_sf!(sf, cmp_branch, true, REG, true, true),
-                ],
-            });
+            d.fused = Some(cmp_branch_fns::<REG>(sf, op, wb));
         }
-        macro_rules! pick {
-            ($($o:literal $s:literal $sh:literal $w:literal)*) => {
-                match (op, s, shifted, wb) {
-                    $(($o, $s, $sh, $w) => {
-                        if $sh {
-                            by_sf!(sf, add_sub, $o, $s, SHIFTED, $w)
-                        } else {
-                            by_sf!(sf, add_sub, $o, $s, REG, $w)
-                        }
-                    })*
-                }
-            };
-        }
-        return Some(pick!(
-            false false false false  false false false true  false false true false  false false true true
-            false true false false  false true false true  false true true false  false true true true
-            true false false false  true false false true  true false true false  true false true true
-            true true false false  true true false true  true true true false  true true true true
-        ));
+        return Some(if shifted {
+            add_sub_fn::<SHIFTED>(sf, op, s, wb)
+        } else {
+            add_sub_fn::<REG>(sf, op, s, wb)
+        });
     }
     if bits(i, 28, 24) == 0b01010 {
         // Logical (shifted register).
