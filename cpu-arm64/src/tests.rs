@@ -5,6 +5,7 @@ use crate::cpu::{Arm64Cpu, RunState};
 use crate::platform::{Arm64Platform, Conduit};
 use crate::sysreg::r;
 use sim_core::{GuestPhys, GuestRam};
+use std::marker::PhantomData;
 
 const RAM: u64 = 0x4000_0000;
 
@@ -75,17 +76,115 @@ impl Arm64Platform for Mock {
     }
 }
 
+/// PE `index` (with `mpidr`) as firmware leaves it for EL1 and EL2, not yet booted.
+fn new_cpu(index: usize, mpidr: u64) -> Arm64Cpu {
+    let mut c = Arm64Cpu::new(index, mpidr);
+    c.sys.scr_el3 = 1 | 1 << 8 | 1 << 10; // NS, HCE, RW
+    c
+}
+
+/// Instruction words as they lie in memory.
+fn le_bytes(code: &[u32]) -> Vec<u8> {
+    code.iter().flat_map(|w| w.to_le_bytes()).collect()
+}
+
+/// The xorshift64 sequence from `seed`, for random instruction words and register contents.
+fn xorshift(mut s: u64) -> impl FnMut() -> u64 {
+    move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        s
+    }
+}
+
+/// Loads `code` at RAM start and boots a PE at EL1 there.
+fn load(code: &[u32]) -> (Arm64Cpu, Mock) {
+    let mut m = Mock::new();
+    m.ram.write(GuestPhys(RAM), &le_bytes(code));
+    let mut c = new_cpu(0, 0);
+    c.boot(1, RAM);
+    (c, m)
+}
+
 /// Loads `code` at RAM start and runs it at EL1 until `n` instructions retired.
 fn run(code: &[u32], n: u64, setup: impl FnOnce(&mut Arm64Cpu, &mut Mock)) -> (Arm64Cpu, Mock) {
-    let mut m = Mock::new();
-    let bytes: Vec<u8> = code.iter().flat_map(|w| w.to_le_bytes()).collect();
-    m.ram.write(GuestPhys(RAM), &bytes);
-    let mut c = Arm64Cpu::new(0, 0);
-    c.sys.scr_el3 = 1 | 1 << 8 | 1 << 10; // NS, HCE, RW: as firmware leaves it for EL1
-    c.boot(1, RAM);
+    let (mut c, mut m) = load(code);
     setup(&mut c, &mut m);
     c.run(&mut m, n);
     (c, m)
+}
+
+/// One PE and machine on which single instructions are executed, each from a fresh address
+/// so no decoded block is ever stale. `T` marks the test module whose set-up and checks
+/// (inherent methods on `Rig<T>`) apply.
+struct Rig<T> {
+    c: Arm64Cpu,
+    m: Mock,
+    next: u64,
+    module: PhantomData<T>,
+}
+
+impl<T> Rig<T> {
+    /// `c` (booted) on a fresh [`Mock`], instructions placed from `next` on.
+    fn with(c: Arm64Cpu, m: Mock, next: u64) -> Self {
+        Self { c, m, next, module: PhantomData }
+    }
+
+    /// Writes `raw` at the next fresh address and runs `n` instructions from there; returns
+    /// the address.
+    fn run_fresh(&mut self, raw: u32, n: u64) -> u64 {
+        let a = self.next;
+        self.next += 4;
+        self.m.ram.write(GuestPhys(a), &raw.to_le_bytes());
+        self.c.pc = a;
+        self.c.run(&mut self.m, n);
+        a
+    }
+
+    /// Executes `raw` once at the current EL; `true` if it completed (the PC is past it).
+    fn step(&mut self, raw: u32) -> bool {
+        let a = self.run_fresh(raw, 1);
+        self.c.pc == a + 4
+    }
+
+    /// [`Rig::step`] at `el` (on SP_ELx, SP_EL0 at EL0).
+    fn step_at(&mut self, el: u8, raw: u32) -> bool {
+        self.c.el = el;
+        self.c.spsel = el != 0;
+        self.step(raw)
+    }
+
+    fn mem(&self, pa: u64) -> u64 {
+        self.m.ram.read_u64(GuestPhys(pa)).unwrap()
+    }
+
+    fn set_mem(&mut self, pa: u64, v: u64) {
+        self.m.ram.write_u64(GuestPhys(pa), v);
+    }
+}
+
+/// The level-3 pages of [`stage1`] most tests use: VA 0x1000 -> RAM+0x5000 read-write,
+/// VA 0x2000 -> RAM+0x6000 read-only (EL1), VA 0x3000 unmapped.
+const S1_RW_RO_PAGES: [(u64, u64); 2] =
+    [(1, (RAM + 0x5000) | 1 << 10 | 3), (2, (RAM + 0x6000) | 1 << 10 | 2 << 6 | 3)];
+
+/// Turns on EL1 stage 1 (4 KiB granule, T0SZ = 25: 39-bit VAs from level 1; MAIR attribute
+/// 0 = 0xff, Normal write-back) with tables at RAM+0x1_0000: the code runs from an L1 block
+/// at VA 0x4000_0000 (= RAM); VA 0-0x1f_ffff goes through a level-3 table whose entries are
+/// `pages` (index, descriptor), the others invalid.
+fn stage1(c: &mut Arm64Cpu, ram: &mut GuestRam, pages: &[(u64, u64)]) {
+    let (l1, l2, l3) = (RAM + 0x1_0000, RAM + 0x1_1000, RAM + 0x1_2000);
+    ram.write_u64(GuestPhys(l1), l2 | 3);
+    ram.write_u64(GuestPhys(l1 + 8), RAM | 1 << 10 | 1); // 1 GiB block, AttrIndx 0
+    ram.write_u64(GuestPhys(l2), l3 | 3);
+    for &(i, desc) in pages {
+        ram.write_u64(GuestPhys(l3 + 8 * i), desc);
+    }
+    c.sys.ttbr0[1] = l1;
+    c.sys.tcr[1] = 25;
+    c.sys.mair[1] = 0xff;
+    c.sys.sctlr[1] |= 1;
 }
 
 #[test]
@@ -178,27 +277,13 @@ fn mmu_off_data_is_device_and_unaligned_faults() {
 
 #[test]
 fn stage1_4k_translation_and_faults() {
-    // Tables at RAM+0x10000: L1 (T0SZ=25 -> 39-bit VA, start level 1) with a table to L2,
-    // L2 entry 0 -> L3 table, L3 maps VA 0x1000 -> PA RAM+0x5000 (RW, AF) and VA 0x2000
+    // stage1's tables: L1 (T0SZ=25 -> 39-bit VA, start level 1) with a table to L2, L2
+    // entry 0 -> L3 table, L3 maps VA 0x1000 -> PA RAM+0x5000 (RW, AF) and VA 0x2000
     // read-only. The code runs from RAM via an L1 block for VA 0x40000000.
-    let m_setup = |m: &mut Mock| {
-        let l1 = RAM + 0x10000;
-        let l2 = RAM + 0x11000;
-        let l3 = RAM + 0x12000;
-        m.ram.write_u64(GuestPhys(l1), l2 | 3);
-        m.ram.write_u64(GuestPhys(l1 + 8), RAM | 1 << 10 | 1); // 1 GiB block, AttrIndx 0
-        m.ram.write_u64(GuestPhys(l2), l3 | 3);
-        m.ram.write_u64(GuestPhys(l3 + 8), (RAM + 0x5000) | 1 << 10 | 3);
-        m.ram.write_u64(GuestPhys(l3 + 16), (RAM + 0x6000) | 1 << 10 | 2 << 6 | 3);
-        m.ram.write_u64(GuestPhys(RAM + 0x5008), 0xfeed);
-    };
     // ldr x1,[x2] (VA 0x1008) ; str x1,[x3] (VA 0x2000, read-only -> permission fault)
     let (c, _) = run(&[0xf9400041, 0xf9000061], 2, |c, m| {
-        m_setup(m);
-        c.sys.ttbr0[1] = RAM + 0x10000;
-        c.sys.tcr[1] = 25;
-        c.sys.mair[1] = 0xff;
-        c.sys.sctlr[1] |= 1;
+        stage1(c, &mut m.ram, &S1_RW_RO_PAGES);
+        m.ram.write_u64(GuestPhys(RAM + 0x5008), 0xfeed);
         c.sys.vbar[1] = RAM + 0x800;
         c.x[2] = 0x1008;
         c.x[3] = 0x2000;
@@ -210,11 +295,8 @@ fn stage1_4k_translation_and_faults() {
     assert_eq!(c.sys.far[1], 0x2000);
     // Unmapped VA 0x3000: translation fault level 3.
     let (c, _) = run(&[0xf9400041], 1, |c, m| {
-        m_setup(m);
-        c.sys.ttbr0[1] = RAM + 0x10000;
-        c.sys.tcr[1] = 25;
-        c.sys.mair[1] = 0xff;
-        c.sys.sctlr[1] |= 1;
+        stage1(c, &mut m.ram, &S1_RW_RO_PAGES);
+        m.ram.write_u64(GuestPhys(RAM + 0x5008), 0xfeed);
         c.x[2] = 0x3000;
     });
     assert_eq!(c.sys.esr[1] & 0x3f, 0b000111);
@@ -240,16 +322,9 @@ fn exclusives_succeed_once() {
 
 #[test]
 fn random_words_never_panic() {
-    let mut s = 0x1234_5678_9abc_def0u64;
+    let mut next = xorshift(0x1234_5678_9abc_def0);
     for _ in 0..20 {
-        let code: Vec<u32> = (0..1024)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                s as u32
-            })
-            .collect();
+        let code: Vec<u32> = (0..1024).map(|_| next() as u32).collect();
         let (_c, _m) = run(&code, 5000, |c, _| {
             c.sys.vbar[1] = RAM + 0x100000;
             for k in 0..31 {

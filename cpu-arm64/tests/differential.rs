@@ -470,20 +470,18 @@ fn seed() -> impl Strategy<Value = u64> {
 
 // ---- data processing ----
 
+/// Bits 31:29 of the add/subtract classes: sf (64-bit), op (subtract), S (set flags).
+fn sf_op_s(sf: bool, op: bool, s: bool) -> u32 {
+    (sf as u32) << 31 | (op as u32) << 30 | (s as u32) << 29
+}
+
 #[test]
 fn add_sub_immediate() {
     // ADD/ADDS/SUB/SUBS (immediate), C4.1.2: sf op S 100010 sh imm12 Rn Rd. Rn is SP for 31,
     // Rd is SP for 31 unless S.
     let s = (any::<[bool; 4]>(), 0u32..4096, reg(), reg(), val(), flags(), seed());
     family("add_sub_imm", CASES, s, |([sf, op, s, sh], imm, rn, rd, a, f, seed)| {
-        let w = (sf as u32) << 31
-            | (op as u32) << 30
-            | (s as u32) << 29
-            | 0b100010 << 23
-            | (sh as u32) << 22
-            | imm << 10
-            | rn << 5
-            | rd;
+        let w = sf_op_s(sf, op, s) | 0b100010 << 23 | (sh as u32) << 22 | imm << 10 | rn << 5 | rd;
         let mut m = Machine::random(seed);
         m.set_xsp(rn, a);
         m.nzcv = f;
@@ -497,15 +495,7 @@ fn add_sub_shifted_register() {
     // 32-bit, imm6 >= 32 are reserved: generated too, both must be UNDEFINED.
     let s = (any::<[bool; 3]>(), 0u32..4, 0u32..64, reg(), reg(), reg(), val(), val(), flags(), seed());
     family("add_sub_shifted", CASES, s, |([sf, op, s], sh, imm6, rm, rn, rd, a, b, f, seed)| {
-        let w = (sf as u32) << 31
-            | (op as u32) << 30
-            | (s as u32) << 29
-            | 0b01011 << 24
-            | sh << 22
-            | rm << 16
-            | imm6 << 10
-            | rn << 5
-            | rd;
+        let w = sf_op_s(sf, op, s) | 0b01011 << 24 | sh << 22 | rm << 16 | imm6 << 10 | rn << 5 | rd;
         let mut m = Machine::random(seed);
         m.set_x(rn, a);
         m.set_x(rm, b);
@@ -520,9 +510,7 @@ fn add_sub_extended_register() {
     // reserved (generated: both UNDEFINED). Rn and (unless S) Rd are SP for 31; Rm is XZR.
     let s = (any::<[bool; 3]>(), 0u32..8, 0u32..6, reg(), reg(), reg(), val(), val(), flags(), seed());
     family("add_sub_ext", CASES, s, |([sf, op, s], option, imm3, rm, rn, rd, a, b, f, seed)| {
-        let w = (sf as u32) << 31
-            | (op as u32) << 30
-            | (s as u32) << 29
+        let w = sf_op_s(sf, op, s)
             | 0b01011 << 24
             | 1 << 21
             | rm << 16
@@ -543,13 +531,7 @@ fn adc_sbc() {
     // ADC/ADCS/SBC/SBCS: sf op S 11010000 Rm 000000 Rn Rd.
     let s = (any::<[bool; 3]>(), reg(), reg(), reg(), val(), val(), flags(), seed());
     family("adc_sbc", CASES, s, |([sf, op, s], rm, rn, rd, a, b, f, seed)| {
-        let w = (sf as u32) << 31
-            | (op as u32) << 30
-            | (s as u32) << 29
-            | 0b11010000 << 21
-            | rm << 16
-            | rn << 5
-            | rd;
+        let w = sf_op_s(sf, op, s) | 0b11010000 << 21 | rm << 16 | rn << 5 | rd;
         let mut m = Machine::random(seed);
         m.set_x(rn, a);
         m.set_x(rm, b);
@@ -815,6 +797,34 @@ fn base_addr(off: i64, rn: u32, align: u64) -> u64 {
     }
 }
 
+/// The base and the 9-bit signed offset (`imm9`, -256..256 on entry and on return) of an
+/// unscaled, pre- or post-indexed access of `bytes` bytes, aligned to its size: post-indexed
+/// (`post`: the access is at the base), an aligned base; otherwise any base, with the offset
+/// lowered to align base + offset (and raised by `bytes` again if that leaves the range).
+fn unscaled_base(off: i64, rn: u32, imm9: i64, bytes: u64, post: bool) -> (u64, i64) {
+    if post {
+        (base_addr(off, rn, bytes), imm9)
+    } else {
+        let b = base_addr(off, rn, 1);
+        let mis = (b.wrapping_add(imm9 as u64) & (bytes - 1)) as i64;
+        let imm9 = imm9 - mis;
+        (b, if imm9 < -256 { imm9 + bytes as i64 } else { imm9 })
+    }
+}
+
+/// LDUR/STUR and the pre/post-indexed and unprivileged forms, general-purpose or (`simd`)
+/// SIMD&FP: size 111 V 00 opc 0 imm9 mode Rn Rt.
+fn ldst_imm9(size: u32, simd: bool, opc: u32, imm9: i64, mode: u32, rn: u32, rt: u32) -> u32 {
+    size << 30
+        | 0b111 << 27
+        | (simd as u32) << 26
+        | opc << 22
+        | (imm9 as u32 & 0x1ff) << 12
+        | mode << 10
+        | rn << 5
+        | rt
+}
+
 /// Picks `avoid`-free register numbers: if `r` is in `avoid`, the next free one.
 fn distinct(r: u32, avoid: &[u32]) -> u32 {
     let mut r = r;
@@ -845,30 +855,10 @@ fn load_store_immediate() {
             size << 30 | 0b111 << 27 | 0b01 << 24 | opc << 22 | imm12 << 10 | rn << 5 | rt
         } else {
             let rt = if mode & 1 == 1 && rn != 31 { distinct(rt, &[rn]) } else { rt };
-            let imm9 = (imm % 512) as i64 - 256;
-            let (b, imm9) = if mode == 1 {
-                // Post-indexed: the access is at the base.
-                (base_addr(off, rn, bytes), imm9)
-            } else {
-                let b = base_addr(off, rn, 1);
-                let mis = (b.wrapping_add(imm9 as u64) & (bytes - 1)) as i64;
-                let imm9 = imm9 - mis;
-                (b, if imm9 < -256 { imm9 + bytes as i64 } else { imm9 })
-            };
+            let (b, imm9) = unscaled_base(off, rn, (imm % 512) as i64 - 256, bytes, mode == 1);
             m.set_x(rt, val);
             m.set_xsp(rn, b);
-            return (
-                vec![
-                    size << 30
-                        | 0b111 << 27
-                        | opc << 22
-                        | (imm9 as u32 & 0x1ff) << 12
-                        | mode << 10
-                        | rn << 5
-                        | rt,
-                ],
-                m,
-            );
+            ldst_imm9(size, false, opc, imm9, mode, rn, rt)
         };
         (vec![w], m)
     });
@@ -1358,6 +1348,12 @@ fn fp_move_immediate() {
 
 // ---- Advanced SIMD ----
 
+/// Bits 31:28 of the AdvSIMD classes that have vector and scalar forms: 0 Q U 0 for a
+/// vector, 0 1 U 1 for a scalar (Q = 1).
+fn simd_top(q: bool, u: bool, scalar: bool) -> u32 {
+    (q as u32 | scalar as u32) << 30 | (u as u32) << 29 | (scalar as u32) << 28
+}
+
 /// A 128-bit vector operand: uniform, lanes of boundary bytes (0x00, 0x01, 0x7f, 0x80,
 /// 0xfe, 0xff: saturation and sign edges at every element size), or small lanes.
 fn vec_val() -> impl Strategy<Value = u128> {
@@ -1403,9 +1399,7 @@ fn simd_three_same_integer() {
         seed(),
     );
     family("simd_3same", CASES, s, |([q, u, scalar, same], size, opc, (rm, rn, rd), vals, seed)| {
-        let w = (q as u32 | scalar as u32) << 30
-            | (u as u32) << 29
-            | (scalar as u32) << 28
+        let w = simd_top(q, u, scalar)
             | 0b01110 << 24
             | size << 22
             | 1 << 21
@@ -1440,9 +1434,7 @@ fn simd_three_same_fp() {
         |(([q, u, a, scalar, sz], opc, (rm, rn, rd), (fpcr, fpsr), seed), vals)| {
             let fhm = !sz && ((!u && opc == 0b101) || (u && opc == 0b001));
             let opc = if fhm { opc ^ 0b100 } else { opc };
-            let w = (q as u32 | scalar as u32) << 30
-                | (u as u32) << 29
-                | (scalar as u32) << 28
+            let w = simd_top(q, u, scalar)
                 | 0b01110 << 24
                 | (a as u32) << 23
                 | (sz as u32) << 22
@@ -1477,9 +1469,7 @@ fn simd_three_different() {
     );
     family("simd_3diff", CASES, s, |([q, u, scalar], size, opc, (rm, rn, rd), vals, seed)| {
         let size = if opc == 0b1110 && size == 3 { 2 } else { size };
-        let w = (q as u32 | scalar as u32) << 30
-            | (u as u32) << 29
-            | (scalar as u32) << 28
+        let w = simd_top(q, u, scalar)
             | 0b01110 << 24
             | size << 22
             | 1 << 21
@@ -1503,9 +1493,7 @@ fn simd_two_register_misc_integer() {
     let op = prop::sample::select(vec![0u32, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x12, 0x13, 0x14]);
     let s = (any::<[bool; 3]>(), 0u32..4, op, reg(), reg(), vec_val(), seed());
     family("simd_misc_int", CASES, s, |([q, u, scalar], size, opc, rn, rd, a, seed)| {
-        let w = (q as u32 | scalar as u32) << 30
-            | (u as u32) << 29
-            | (scalar as u32) << 28
+        let w = simd_top(q, u, scalar)
             | 0b01110 << 24
             | size << 22
             | 0b10000 << 17
@@ -1535,9 +1523,7 @@ fn simd_two_register_misc_fp() {
     });
     family("simd_misc_fp", CASES, s, |(([q, u, scalar, a, sz], opc, rn, rd, (fpcr, fpsr), seed), v)| {
         let a = if opc == 0x1f { true } else { a };
-        let w = (q as u32 | scalar as u32) << 30
-            | (u as u32) << 29
-            | (scalar as u32) << 28
+        let w = simd_top(q, u, scalar)
             | 0b01110 << 24
             | (a as u32) << 23
             | (sz as u32) << 22
@@ -1571,9 +1557,7 @@ fn simd_shift_by_immediate() {
         s,
         |([q, u, scalar], immh, immb, opc, rn, rd, [a, d], (fpcr, fpsr), seed)| {
             let immh = if opc >= 0x1c && immh < 4 { immh + 4 } else { immh };
-            let w = (q as u32 | scalar as u32) << 30
-                | (u as u32) << 29
-                | (scalar as u32) << 28
+            let w = simd_top(q, u, scalar)
                 | 0b01111 << 24
                 | immh << 19
                 | immb << 16
@@ -1634,9 +1618,7 @@ fn simd_by_element() {
         |([q, scalar, l, h], size, (u, opc), (rm, rn, rd), vals, (fpcr, fpsr), seed)| {
             let fp = matches!(opc, 0b0001 | 0b0101 | 0b1001);
             let size = if fp && size < 2 { size + 2 } else { size };
-            let w = (q as u32 | scalar as u32) << 30
-                | (u as u32) << 29
-                | (scalar as u32) << 28
+            let w = simd_top(q, u, scalar)
                 | 0b01111 << 24
                 | size << 22
                 | (l as u32) << 21
@@ -1778,27 +1760,10 @@ fn simd_fp_load_store() {
                     size << 30 | 0b111101 << 24 | o << 22 | (imm % (0x1000 >> lg)) << 10 | rn << 5 | rt
                 } else {
                     let mode = imm >> 28 & 3;
-                    let imm9 = (imm % 512) as i64 - 256;
-                    let b = if mode == 1 { base_addr(off, rn, bytes) } else { base_addr(off, rn, 1) };
-                    let imm9 = if mode == 1 {
-                        imm9
-                    } else {
-                        let mis = (b.wrapping_add(imm9 as u64) & (bytes - 1)) as i64;
-                        if imm9 - mis < -256 {
-                            imm9 - mis + bytes as i64
-                        } else {
-                            imm9 - mis
-                        }
-                    };
+                    let (b, imm9) = unscaled_base(off, rn, (imm % 512) as i64 - 256, bytes, mode == 1);
                     m.set_xsp(rn, b);
                     let mode = if mode == 2 { 0 } else { mode }; // 10 is the register-offset form
-                    size << 30
-                        | 0b111100 << 24
-                        | o << 22
-                        | (imm9 as u32 & 0x1ff) << 12
-                        | mode << 10
-                        | rn << 5
-                        | rt
+                    ldst_imm9(size, true, o, imm9, mode, rn, rt)
                 }
             }
             2 => {
@@ -2018,10 +1983,7 @@ fn exclusives_and_acquire_release() {
             }
             _ => {
                 let opc = rs & 3;
-                let imm9 = (b % 512) as i64 - 256;
-                let b0 = base_addr(off, rn, 1);
-                let mis = (b0.wrapping_add(imm9 as u64) & ((1 << size) - 1)) as i64;
-                let imm9 = if imm9 - mis < -256 { imm9 - mis + (1 << size) } else { imm9 - mis };
+                let (b0, imm9) = unscaled_base(off, rn, (b % 512) as i64 - 256, 1 << size, false);
                 m.set_x(rt, a);
                 m.set_xsp(rn, b0);
                 vec![size << 30 | 0b011001 << 24 | opc << 22 | (imm9 as u32 & 0x1ff) << 12 | rn << 5 | rt]
@@ -2113,12 +2075,11 @@ fn unaligned_normal_memory() {
     family("unaligned", CASES, s, |(kind, size, opc, off, imm, (rn, rt, rt2), [load, q], seed)| {
         let mut m = Machine::random(seed);
         let b = MID.wrapping_add(off as u64) & if rn == 31 { !15 } else { !0 };
-        let imm9 = imm as u32 & 0x1ff;
         let w = match kind {
             0 => {
                 let mode = [0, 1, 3, 0][(imm & 3) as usize];
                 let rt = if mode != 0 && rn != 31 { distinct(rt, &[rn]) } else { rt };
-                size << 30 | 0b111 << 27 | opc << 22 | imm9 << 12 | mode << 10 | rn << 5 | rt
+                ldst_imm9(size, false, opc, imm as i64, mode, rn, rt)
             }
             1 => {
                 let (rt, rt2) = (distinct(rt, &[rn]), distinct(rt2, &[rn]));
@@ -2135,7 +2096,7 @@ fn unaligned_normal_memory() {
             }
             2 => {
                 let o = if size == 0 && opc & 2 != 0 { 2 } else { 0 } | load as u32;
-                size << 30 | 0b111100 << 24 | o << 22 | imm9 << 12 | rn << 5 | rt
+                ldst_imm9(size, true, o, imm as i64, 0, rn, rt)
             }
             _ => {
                 (q as u32) << 30

@@ -3,41 +3,28 @@
 //! syndromes (alignment, translation, permission with WnR) and the ID register fields.
 //! Encodings were produced with `aarch64-linux-gnu-as -march=armv8.4-a`.
 
-use super::{Mock, RAM};
-use crate::cpu::Arm64Cpu;
-use sim_core::GuestPhys;
+use super::{new_cpu, stage1, Mock, RAM, S1_RW_RO_PAGES};
 
 /// Scratch data (16-byte aligned) for MMU-off tests.
 const DATA: u64 = RAM + 0x8000;
 /// Exception vectors (VBAR_EL1); an exception from EL1 lands at VBAR + 0x200.
 const VBAR: u64 = RAM + 0x80_0000;
 
-/// One PE and machine on which single instructions are executed, each from a fresh address
-/// so no decoded block is ever stale.
-struct Rig {
-    c: Arm64Cpu,
-    m: Mock,
-    next: u64,
-}
+/// The rig of these tests: single instructions at EL1, exceptions to [`VBAR`].
+enum Atomics {}
+type Rig = super::Rig<Atomics>;
 
 impl Rig {
     fn new() -> Self {
-        let m = Mock::new();
-        let mut c = Arm64Cpu::new(0, 0);
-        c.sys.scr_el3 = 1 | 1 << 8 | 1 << 10;
+        let mut c = new_cpu(0, 0);
         c.boot(1, RAM);
         c.sys.vbar[1] = VBAR;
-        Self { c, m, next: RAM + 0x10_0000 }
+        Self::with(c, Mock::new(), RAM + 0x10_0000)
     }
 
     /// Executes `raw` once; `true` if it completed without an exception.
     fn exec(&mut self, raw: u32) -> bool {
-        let a = self.next;
-        self.next += 4;
-        self.m.ram.write(GuestPhys(a), &raw.to_le_bytes());
-        self.c.pc = a;
-        self.c.run(&mut self.m, 1);
-        if self.c.pc == a + 4 {
+        if self.step(raw) {
             true
         } else {
             assert_eq!(self.c.pc, VBAR + 0x200, "{raw:#010x}: neither completed nor took an exception");
@@ -45,34 +32,15 @@ impl Rig {
         }
     }
 
-    fn mem(&self, pa: u64) -> u64 {
-        self.m.ram.read_u64(GuestPhys(pa)).unwrap()
-    }
-
-    fn set_mem(&mut self, pa: u64, v: u64) {
-        self.m.ram.write_u64(GuestPhys(pa), v);
-    }
-
     /// ESR_EL1 of the last exception: (EC, ISS).
     fn esr(&self) -> (u64, u64) {
         (self.c.sys.esr[1] >> 26, self.c.sys.esr[1] & 0x1ff_ffff)
     }
 
-    /// Turns on stage 1 with Normal write-back memory: the code runs from an L1 block at VA
-    /// 0x4000_0000 (= RAM); VA 0x1000 -> RAM+0x5000 read-write, VA 0x2000 -> RAM+0x6000
-    /// read-only, VA 0x3000 unmapped.
+    /// Turns on stage 1 with Normal write-back memory ([`super::stage1`]): VA 0x1000 ->
+    /// RAM+0x5000 read-write, VA 0x2000 -> RAM+0x6000 read-only, VA 0x3000 unmapped.
     fn mmu_on(&mut self) {
-        let (l1, l2, l3) = (RAM + 0x1_0000, RAM + 0x1_1000, RAM + 0x1_2000);
-        let ram = &mut self.m.ram;
-        ram.write_u64(GuestPhys(l1), l2 | 3);
-        ram.write_u64(GuestPhys(l1 + 8), RAM | 1 << 10 | 1);
-        ram.write_u64(GuestPhys(l2), l3 | 3);
-        ram.write_u64(GuestPhys(l3 + 8), (RAM + 0x5000) | 1 << 10 | 3);
-        ram.write_u64(GuestPhys(l3 + 16), (RAM + 0x6000) | 1 << 10 | 2 << 6 | 3);
-        self.c.sys.ttbr0[1] = l1;
-        self.c.sys.tcr[1] = 25;
-        self.c.sys.mair[1] = 0xff;
-        self.c.sys.sctlr[1] |= 1;
+        stage1(&mut self.c, &mut self.m.ram, &S1_RW_RO_PAGES);
     }
 }
 

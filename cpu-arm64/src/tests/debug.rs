@@ -3,7 +3,7 @@
 //! rules (OS Lock, OS Double Lock, KDE, PSTATE.D, MDE), MDCR_EL2.TDE routing and the
 //! TDA trap, and the register interface. Encodings from `aarch64-linux-gnu-as`.
 
-use super::{run, Mock, RAM};
+use super::{le_bytes, load, run, Mock, RAM};
 use crate::cpu::Arm64Cpu;
 use crate::sysreg::id;
 
@@ -21,7 +21,7 @@ const BCR_EL0: u64 = 1 | 2 << 1 | 0xf << 5;
 /// Debug enabled as a kernel would: OS Lock clear, MDSCR as given, PSTATE.D as given;
 /// EL1 and EL2 vector tables of NOPs.
 fn debug_setup(c: &mut Arm64Cpu, m: &mut Mock, mdscr: u64, d_masked: bool) {
-    let nops: Vec<u8> = [NOP; 0x200].iter().flat_map(|w| w.to_le_bytes()).collect();
+    let nops = le_bytes(&[NOP; 0x200]);
     m.ram.write(sim_core::GuestPhys(VBAR), &nops);
     m.ram.write(sim_core::GuestPhys(VBAR + 0x1_0000), &nops);
     c.sys.oslsr_el1 &= !2;
@@ -45,6 +45,18 @@ fn bp_el1(mdscr: u64, d_masked: bool, tweak: impl FnOnce(&mut Arm64Cpu)) -> (Arm
         tweak(c);
         c.debug_rearm();
     })
+}
+
+/// Runs the first `n` instructions of `code` at EL0 with MDSCR_EL1 = `mdscr`, PSTATE.D set,
+/// vector tables at EL1 and EL2.
+fn run_el0(code: &[u32], n: u64, mdscr: u64, tweak: impl FnOnce(&mut Arm64Cpu)) -> Arm64Cpu {
+    run(code, n, |c, m| {
+        debug_setup(c, m, mdscr, true);
+        c.el = 0;
+        c.spsel = false;
+        tweak(c);
+    })
+    .0
 }
 
 #[test]
@@ -85,13 +97,7 @@ fn breakpoint_at_el1_needs_kde_mde_d_clear_and_no_locks() {
 
 #[test]
 fn breakpoint_from_el0_and_tde_routing_to_el2() {
-    let el0 = |c: &mut Arm64Cpu| {
-        c.el = 0;
-        c.spsel = false;
-    };
-    let (c, _) = run(&[NOP; 4], 4, |c, m| {
-        debug_setup(c, m, MDSCR_MDE, true);
-        el0(c);
+    let c = run_el0(&[NOP; 4], 4, MDSCR_MDE, |c| {
         c.dbg.bvr[0] = RAM + 4;
         c.dbg.bcr[0] = BCR_EL0;
         c.debug_rearm();
@@ -100,9 +106,7 @@ fn breakpoint_from_el0_and_tde_routing_to_el2() {
     assert_eq!(c.sys.elr[1], RAM + 4);
     assert_eq!(c.el, 1);
     // MDCR_EL2.TDE = 1: to EL2 (D2.3), vector offset 0x400.
-    let (c, _) = run(&[NOP; 4], 4, |c, m| {
-        debug_setup(c, m, MDSCR_MDE, true);
-        el0(c);
+    let c = run_el0(&[NOP; 4], 4, MDSCR_MDE, |c| {
         c.sys.mdcr_el2 = 1 << 8;
         c.dbg.bvr[0] = RAM + 4;
         c.dbg.bcr[0] = BCR_EL0;
@@ -136,10 +140,7 @@ fn breakpoint_from_el0_and_tde_routing_to_el2() {
 fn context_and_linked_breakpoints() {
     // Breakpoint 1 (context-aware), BT = 0010: CONTEXTIDR_EL1 match at any address.
     let cid = |bt0: u64, bt1: u64, contextidr: u64| {
-        run(&[NOP; 4], 4, move |c, m| {
-            debug_setup(c, m, MDSCR_MDE, true);
-            c.el = 0;
-            c.spsel = false;
+        run_el0(&[NOP; 4], 4, MDSCR_MDE, move |c| {
             c.sys.contextidr_el1 = contextidr;
             c.dbg.bvr[1] = 0x1235;
             c.dbg.bcr[1] = BCR_EL0 | bt1 << 20;
@@ -147,7 +148,6 @@ fn context_and_linked_breakpoints() {
             c.dbg.bcr[0] = BCR_EL0 | bt0 << 20 | 1 << 16; // LBN = 1
             c.debug_rearm();
         })
-        .0
     };
     // bp0 disabled by a reserved type on a non-context-aware breakpoint (BT = 0010).
     let c = cid(0b0010, 0b0010, 0x1235);
@@ -163,17 +163,13 @@ fn context_and_linked_breakpoints() {
     // FEAT_VHE types: CONTEXTIDR_EL2 in DBGBVR[63:32] (BT = 1100); full context ID (1110)
     // needs CONTEXTIDR_EL1 to match too.
     let vhe = |bt: u64, el2: u64, el1: u64| {
-        run(&[NOP; 2], 2, move |c, m| {
-            debug_setup(c, m, MDSCR_MDE, true);
-            c.el = 0;
-            c.spsel = false;
+        run_el0(&[NOP; 2], 2, MDSCR_MDE, move |c| {
             c.sys.contextidr_el1 = el1;
             c.sys.contextidr_el2 = el2;
             c.dbg.bvr[1] = 0x77 << 32 | 0x55;
             c.dbg.bcr[1] = BCR_EL0 | bt << 20;
             c.debug_rearm();
         })
-        .0
         .sys
         .esr[1]
             >> 26
@@ -233,12 +229,7 @@ fn watchpoints_bas_lsc_and_mask() {
 fn software_step_state_machine() {
     // EL0: mov x1,#1 ; ldxr x2,[x0] ; svc #0 ; ldr x3,[x4] (x4 above the PA range)
     let code: [u32; 4] = [0xd2800021, 0xc85f7c02, 0xd4000001, 0xf9400083];
-    let mut m = Mock::new();
-    let bytes: Vec<u8> = code.iter().flat_map(|w| w.to_le_bytes()).collect();
-    m.ram.write(sim_core::GuestPhys(RAM), &bytes);
-    let mut c = Arm64Cpu::new(0, 0);
-    c.sys.scr_el3 = 1 | 1 << 8 | 1 << 10;
-    c.boot(1, RAM);
+    let (mut c, mut m) = load(&code);
     debug_setup(&mut c, &mut m, MDSCR_SS, true);
     c.x[0] = DATA;
     c.x[4] = 1 << 45;
@@ -452,23 +443,12 @@ fn dcc_flags_save_restore_through_mdscr_under_the_os_lock() {
     assert_eq!(c.x[3], 0);
 }
 
-/// Runs `code` at EL0 with MDSCR_EL1 = `mdscr`, vector tables at EL1 and EL2.
-fn dcc_el0(code: &[u32], n: u64, mdscr: u64, tweak: impl FnOnce(&mut Arm64Cpu)) -> Arm64Cpu {
-    run(code, n, |c, m| {
-        debug_setup(c, m, mdscr, true);
-        c.el = 0;
-        c.spsel = false;
-        tweak(c);
-    })
-    .0
-}
-
 #[test]
 fn dcc_at_el0_and_mdscr_tdcc() {
     // op1 = 3: EL0 may use MDCCSR_EL0, DBGDTR_EL0, DBGDTRRX/TX_EL0 unless trapped.
     let code =
         [rd(MDCCSR, 1), wr(DBGDTRRXTX, 2), rd(MDCCSR, 3), wr(DBGDTR, 2), rd(DBGDTR, 4), rd(DBGDTRRXTX, 5)];
-    let c = dcc_el0(&code, 6, 0, |c| {
+    let c = run_el0(&code, 6, 0, |c| {
         c.x[2] = 0x77;
         c.dbg.rxfull = true;
     });
@@ -483,7 +463,7 @@ fn dcc_at_el0_and_mdscr_tdcc() {
         (rd(DBGDTR, 1), 2 << 20 | 3 << 14 | 1 << 5 | 4 << 1 | 1),
         (wr(DBGDTR, 1), 2 << 20 | 3 << 14 | 1 << 5 | 4 << 1),
     ] {
-        let c = dcc_el0(&[insn], 1, MDSCR_TDCC, |c| c.dbg.rxfull = true);
+        let c = run_el0(&[insn], 1, MDSCR_TDCC, |c| c.dbg.rxfull = true);
         assert_eq!((c.el, ec(c.sys.esr[1])), (1, 0x18), "{insn:#x}");
         assert_eq!(c.sys.esr[1] & 0x1ff_ffff, iss, "{insn:#x}");
         assert_eq!((c.sys.elr[1], c.pc), (RAM, VBAR + 0x400), "lower-EL sync vector");
@@ -493,15 +473,15 @@ fn dcc_at_el0_and_mdscr_tdcc() {
     let (c, _) = run(&[rd(MDCCSR, 1)], 1, |c, m| debug_setup(c, m, MDSCR_TDCC, true));
     assert_eq!((c.el, c.sys.esr[1]), (1, 0));
     // With HCR_EL2.TGE = 1 the TDCC trap goes to EL2.
-    let c = dcc_el0(&[rd(MDCCSR, 1)], 1, MDSCR_TDCC, |c| c.sys.hcr_el2 = 1 << 27);
+    let c = run_el0(&[rd(MDCCSR, 1)], 1, MDSCR_TDCC, |c| c.sys.hcr_el2 = 1 << 27);
     assert_eq!((c.el, ec(c.sys.esr[2]), c.sys.esr[1]), (2, 0x18, 0));
     // The OS registers have op1 = 0: UNDEFINED at EL0, whatever TDCC.
     for insn in [rd(OSDTRRX, 1), wr(OSDTRTX, 1)] {
-        let c = dcc_el0(&[insn], 1, 0, |_| {});
+        let c = run_el0(&[insn], 1, 0, |_| {});
         assert_eq!((c.el, ec(c.sys.esr[1])), (1, 0), "{insn:#x}");
     }
     // MSR MDCCSR_EL0 is UNDEFINED even when TDCC would trap the register.
-    let c = dcc_el0(&[wr(MDCCSR, 1)], 1, MDSCR_TDCC, |_| {});
+    let c = run_el0(&[wr(MDCCSR, 1)], 1, MDSCR_TDCC, |_| {});
     assert_eq!((c.el, ec(c.sys.esr[1])), (1, 0));
 }
 

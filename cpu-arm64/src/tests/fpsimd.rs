@@ -5,7 +5,7 @@
 //! with QEMU on random encodings and operands (see the report of the change).
 //! Encodings were produced with `aarch64-linux-gnu-as -march=armv8-a`.
 
-use super::{run, Mock, RAM};
+use super::{le_bytes, run, xorshift, Mock, RAM};
 use crate::cpu::Arm64Cpu;
 use sim_core::GuestPhys;
 
@@ -242,13 +242,7 @@ fn saturation_sets_qc_and_lookups() {
 fn random_fp_simd_words_never_panic() {
     // Every word in the SIMD&FP data-processing and load/store spaces, with FP enabled and
     // random register contents, ends in an architectural outcome.
-    let mut s = 0x9e37_79b9_7f4a_7c15u64;
-    let mut next = || {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        s
-    };
+    let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
     for _ in 0..40 {
         let code: Vec<u32> = (0..512)
             .map(|k| {
@@ -265,10 +259,7 @@ fn random_fp_simd_words_never_panic() {
         let (c, _) = exec_n(&code, 8 * 512, |c, m| {
             // Synchronous exceptions from EL1 skip the instruction: mrs x30, elr_el1;
             // add x30, x30, #4; msr elr_el1, x30; eret.
-            let h: Vec<u8> = [0xd538403eu32, 0x910013de, 0xd518403e, 0xd69f03e0]
-                .iter()
-                .flat_map(|w| w.to_le_bytes())
-                .collect();
+            let h = le_bytes(&[0xd538403e, 0x910013de, 0xd518403e, 0xd69f03e0]);
             m.ram.write(GuestPhys(RAM + 0x10_0200), &h);
             c.v.copy_from_slice(&regs);
             c.fpcr = fpcr;

@@ -4,8 +4,7 @@
 //! CNTVCT without offset, CPTR_EL2 in the CPACR layout, and the ID register fields.
 //! Encodings were produced with `aarch64-linux-gnu-as -march=armv8.5-a`.
 
-use super::{Mock, RAM};
-use crate::cpu::Arm64Cpu;
+use super::{new_cpu, stage1, Mock, RAM};
 use sim_core::GuestPhys;
 
 const VBAR2: u64 = RAM + 0x90_0000;
@@ -37,33 +36,22 @@ const STR: u32 = 0xf9000041; // str x1, [x2]
 const SVC: u32 = 0xd4000001;
 const FADD: u32 = 0x1e622820; // fadd d0, d1, d2
 
-struct Rig {
-    c: Arm64Cpu,
-    m: Mock,
-    next: u64,
-}
+/// The rig of these tests: single instructions at EL2 (by default), exceptions to [`VBAR2`].
+enum Vhe {}
+type Rig = super::Rig<Vhe>;
 
 impl Rig {
     fn new(hcr: u64) -> Self {
-        let m = Mock::new();
-        let mut c = Arm64Cpu::new(0, 0);
-        c.sys.scr_el3 = 1 | 1 << 8 | 1 << 10;
+        let mut c = new_cpu(0, 0);
         c.sys.hcr_el2 = hcr;
         c.boot(2, RAM);
         c.sys.vbar[2] = VBAR2;
-        Self { c, m, next: RAM + 0x10_5000 }
+        Self::with(c, Mock::new(), RAM + 0x10_5000)
     }
 
     /// Executes `raw` at `el`: `Some(vector offset)` if it took an exception.
     fn exec_at(&mut self, el: u8, raw: u32) -> Option<u64> {
-        let a = self.next;
-        self.next += 4;
-        self.m.ram.write(GuestPhys(a), &raw.to_le_bytes());
-        self.c.el = el;
-        self.c.spsel = el != 0;
-        self.c.pc = a;
-        self.c.run(&mut self.m, 1);
-        if self.c.pc == a + 4 {
+        if self.step_at(el, raw) {
             return None;
         }
         let vbar = self.c.sys.vbar[self.c.el as usize];
@@ -260,17 +248,8 @@ fn uao_makes_ldtr_privileged_and_is_cleared_on_entry() {
     const MRS_MMFR2: u32 = 0xd5380741;
     // EL1 with stage 1: VA 0x4000_0000 block (EL1 RW) for code; VA 0x2000 EL1-only page.
     let mut r = Rig::new(HCR_RW);
-    let (l1, l2, l3) = (RAM + 0x1_0000, RAM + 0x1_1000, RAM + 0x1_2000);
-    let ram = &mut r.m.ram;
-    ram.write_u64(GuestPhys(l1), l2 | 3);
-    ram.write_u64(GuestPhys(l1 + 8), RAM | 1 << 10 | 1);
-    ram.write_u64(GuestPhys(l2), l3 | 3);
-    ram.write_u64(GuestPhys(l3 + 16), (RAM + 0x6000) | 1 << 10 | 3);
-    ram.write_u64(GuestPhys(RAM + 0x6000), 0x6666);
-    r.c.sys.ttbr0[1] = l1;
-    r.c.sys.tcr[1] = 25;
-    r.c.sys.mair[1] = 0xff;
-    r.c.sys.sctlr[1] |= 1;
+    stage1(&mut r.c, &mut r.m.ram, &[(2, (RAM + 0x6000) | 1 << 10 | 3)]);
+    r.set_mem(RAM + 0x6000, 0x6666);
     r.c.sys.vbar[1] = VBAR2; // EL1 exceptions land at the same offsets
     assert_eq!(r.exec_at(1, MRS_MMFR2), None);
     assert_eq!((r.c.x[1] >> 4) & 0xf, 1, "ID_AA64MMFR2_EL1.UAO");

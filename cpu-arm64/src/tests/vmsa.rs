@@ -4,8 +4,7 @@
 //! state updates (FEAT_HAFDBS) at both stages.
 //! Encodings were produced with `aarch64-linux-gnu-as -march=armv8.5-a`.
 
-use super::{Mock, RAM};
-use crate::cpu::Arm64Cpu;
+use super::{new_cpu, Mock, RAM};
 use sim_core::GuestPhys;
 
 const VBAR1: u64 = RAM + 0x80_0000;
@@ -53,11 +52,9 @@ enum Out {
     Exc(u8, u64),
 }
 
-struct Rig {
-    c: Arm64Cpu,
-    m: Mock,
-    next: u64,
-}
+/// The rig of these tests: single instructions at EL1 (by default) under stage 2.
+enum Vmsa {}
+type Rig = super::Rig<Vmsa>;
 
 impl Rig {
     /// EL1 with stage 2 on (VMID 1): IPA 0x4000_0000-0x40ff_ffff identity through 2 MiB blocks,
@@ -83,8 +80,7 @@ impl Rig {
         for n in 0..8 {
             ram.write_u64(GuestPhys(DATA + n * 0x1000), 0xd000 + n);
         }
-        let mut c = Arm64Cpu::new(0, 0);
-        c.sys.scr_el3 = 1 | 1 << 8 | 1 << 10;
+        let mut c = new_cpu(0, 0);
         c.sys.hcr_el2 = 1 << 31 | 1; // RW, VM
         c.sys.vtcr_el2 = 1 << 31 | 24 | 1 << 6 | 3 << 8 | 3 << 10 | 3 << 12 | 2 << 16;
         c.sys.vttbr_el2 = S2L1 | 1 << 48;
@@ -92,44 +88,31 @@ impl Rig {
         c.sys.vbar[1] = VBAR1;
         c.sys.vbar[2] = VBAR2;
         // The code's page must not share a TLB slot with the data pages the tests keep cached.
-        Self { c, m, next: RAM + 0x10_5000 }
+        Self::with(c, m, RAM + 0x10_5000)
+    }
+
+    /// The exception the PC shows was taken: at an EL1 or EL2 vector.
+    fn taken(&self) -> Option<Out> {
+        [(1, VBAR1), (2, VBAR2)]
+            .into_iter()
+            .find(|&(t, vbar)| self.c.el == t && (vbar..vbar + 0x800).contains(&self.c.pc))
+            .map(|(t, vbar)| Out::Exc(t, self.c.pc - vbar))
     }
 
     /// Executes `raw` once at EL `el`.
     fn exec_at(&mut self, el: u8, raw: u32) -> Out {
-        let a = self.next;
-        self.next += 4;
-        self.m.ram.write(GuestPhys(a), &raw.to_le_bytes());
-        self.c.el = el;
-        self.c.spsel = el != 0;
-        self.c.pc = a;
-        self.c.run(&mut self.m, 1);
-        if self.c.pc == a + 4 {
+        if self.step_at(el, raw) {
             return Out::Done;
         }
-        for (t, vbar) in [(1, VBAR1), (2, VBAR2)] {
-            if self.c.el == t && (vbar..vbar + 0x800).contains(&self.c.pc) {
-                return Out::Exc(t, self.c.pc - vbar);
-            }
-        }
-        panic!("{raw:#010x}: ended at {:#x} EL{}", self.c.pc, self.c.el);
+        self.taken().unwrap_or_else(|| panic!("{raw:#010x}: ended at {:#x} EL{}", self.c.pc, self.c.el))
     }
 
     /// BR x2 to `target`, and the fetch there.
     fn jump(&mut self, target: u64) -> Out {
-        let a = self.next;
-        self.next += 4;
-        self.m.ram.write(GuestPhys(a), &BR.to_le_bytes());
         self.c.el = 1;
-        self.c.pc = a;
         self.c.x[2] = target;
-        self.c.run(&mut self.m, 2);
-        for (t, vbar) in [(1, VBAR1), (2, VBAR2)] {
-            if self.c.el == t && (vbar..vbar + 0x800).contains(&self.c.pc) {
-                return Out::Exc(t, self.c.pc - vbar);
-            }
-        }
-        panic!("br {target:#x}: ended at {:#x} EL{}", self.c.pc, self.c.el);
+        self.run_fresh(BR, 2);
+        self.taken().unwrap_or_else(|| panic!("br {target:#x}: ended at {:#x} EL{}", self.c.pc, self.c.el))
     }
 
     fn exec(&mut self, raw: u32) -> Out {
@@ -145,14 +128,6 @@ impl Rig {
         self.c.x[2] = va;
         self.c.x[1] = v;
         self.exec(STR)
-    }
-
-    fn mem(&self, pa: u64) -> u64 {
-        self.m.ram.read_u64(GuestPhys(pa)).unwrap()
-    }
-
-    fn set_mem(&mut self, pa: u64, v: u64) {
-        self.m.ram.write_u64(GuestPhys(pa), v);
     }
 
     /// ESR_EL2 as (EC, ISS).
@@ -504,8 +479,7 @@ fn inner_shareable_tlbi_reaches_the_other_pes() {
     assert_eq!(r.load(IPA_T), Out::Done);
     assert_eq!(r.c.x[1], 0xd000, "stale entry");
     // A second PE of the machine runs TLBI VMALLS12E1IS at EL2.
-    let mut other = Arm64Cpu::new(1, 1);
-    other.sys.scr_el3 = 1 | 1 << 8 | 1 << 10;
+    let mut other = new_cpu(1, 1);
     let at = RAM + 0x10_4000;
     r.m.ram.write(GuestPhys(at), &TLBI_VMALLS12E1IS.to_le_bytes());
     other.boot(2, at);
