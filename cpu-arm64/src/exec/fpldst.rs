@@ -6,6 +6,8 @@
 //! check where alignment is required (SCTLR_ELx.A or Device memory, B2.5.2).
 
 use super::fp::{elt, set_elt};
+// The base register with the SP alignment check (D1.3.4), as for integer loads.
+use super::ldst::base;
 use super::{bit, bits, extend, sext};
 use crate::cpu::Arm64Cpu;
 use crate::exception::{fsc, Exc};
@@ -13,18 +15,6 @@ use crate::mmu::Acc;
 use crate::platform::Arm64Platform;
 
 type R = Result<(), Exc>;
-
-/// The base register with the SP alignment check (D1.3.4), as for integer loads.
-fn base(c: &Arm64Cpu, rn: u32) -> Result<u64, Exc> {
-    let v = c.xsp(rn);
-    if rn == 31 && v & 15 != 0 {
-        let sa = if c.el == 0 { c.el0_sctlr() & (1 << 4) } else { c.sys.sctlr[c.el as usize] & (1 << 3) };
-        if sa != 0 {
-            return Err(Exc::sp_align());
-        }
-    }
-    Ok(v)
-}
 
 /// Alignment check of a 16-byte access (the 8-byte halves check only 8 bytes).
 fn check16(c: &mut Arm64Cpu, p: &mut dyn Arm64Platform, va: u64, write: bool) -> R {
@@ -62,6 +52,44 @@ pub(crate) fn mwrite(c: &mut Arm64Cpu, p: &mut dyn Arm64Platform, va: u64, bytes
     c.write(p, va, bytes, v as u64, false, false)
 }
 
+/// The access size of LDR (literal) and LDP/STP (SIMD&FP): opc 00 S, 01 D, 10 Q.
+fn opc_bytes(i: u32) -> Result<u64, Exc> {
+    match bits(i, 31, 30) {
+        0 => Ok(4),
+        1 => Ok(8),
+        2 => Ok(16),
+        _ => Err(Exc::undef()),
+    }
+}
+
+/// The low `bytes` bytes of a register: what a store of that size writes.
+fn low_bytes(v: u128, bytes: u64) -> u128 {
+    let m = if bytes == 16 { u128::MAX } else { (1u128 << (8 * bytes)) - 1 };
+    v & m
+}
+
+/// Loads element `idx` (`esize` bits) of `regs[t]` from `a`, or stores it there.
+fn xfer_elt(
+    c: &mut Arm64Cpu,
+    p: &mut dyn Arm64Platform,
+    regs: &mut [u128; 32],
+    t: u32,
+    idx: u32,
+    esize: u32,
+    a: u64,
+    load: bool,
+) -> R {
+    let ebytes = (esize / 8) as u64;
+    if load {
+        let v = c.read(p, a, ebytes, false, false)?;
+        regs[t as usize] = set_elt(regs[t as usize], idx, esize, v);
+    } else {
+        let v = elt(regs[t as usize], idx, esize);
+        c.write(p, a, ebytes, v, false, false)?;
+    }
+    Ok(())
+}
+
 /// Entry for every load/store encoding with V = 1 (op0 = x1x0, bit 26 set).
 pub fn ldst(c: &mut Arm64Cpu, p: &mut dyn Arm64Platform, i: u32) -> R {
     c.check_fp()?;
@@ -76,12 +104,7 @@ pub fn ldst(c: &mut Arm64Cpu, p: &mut dyn Arm64Platform, i: u32) -> R {
 
 /// LDR (literal, SIMD&FP): opc 00 S, 01 D, 10 Q.
 fn literal(c: &mut Arm64Cpu, p: &mut dyn Arm64Platform, i: u32) -> R {
-    let bytes = match bits(i, 31, 30) {
-        0 => 4,
-        1 => 8,
-        2 => 16,
-        _ => return Err(Exc::undef()),
-    };
+    let bytes = opc_bytes(i)?;
     if bits(i, 25, 24) != 0 {
         return Err(Exc::undef());
     }
@@ -93,12 +116,7 @@ fn literal(c: &mut Arm64Cpu, p: &mut dyn Arm64Platform, i: u32) -> R {
 
 /// LDP/STP/LDNP/STNP (SIMD&FP): opc 00 S, 01 D, 10 Q.
 fn pair(c: &mut Arm64Cpu, p: &mut dyn Arm64Platform, i: u32) -> R {
-    let bytes: u64 = match bits(i, 31, 30) {
-        0 => 4,
-        1 => 8,
-        2 => 16,
-        _ => return Err(Exc::undef()),
-    };
+    let bytes = opc_bytes(i)?;
     if bit(i, 25) {
         return Err(Exc::undef());
     }
@@ -114,8 +132,7 @@ fn pair(c: &mut Arm64Cpu, p: &mut dyn Arm64Platform, i: u32) -> R {
         c.v[rt as usize] = a;
         c.v[rt2 as usize] = d;
     } else {
-        let m = if bytes == 16 { u128::MAX } else { (1u128 << (8 * bytes)) - 1 };
-        let (a, d) = (c.v[rt as usize] & m, c.v[rt2 as usize] & m);
+        let (a, d) = (low_bytes(c.v[rt as usize], bytes), low_bytes(c.v[rt2 as usize], bytes));
         c.translate(p, addr, Acc::Write)?;
         c.translate(p, addr.wrapping_add(2 * bytes - 1), Acc::Write)?;
         mwrite(c, p, addr, bytes, a)?;
@@ -173,8 +190,7 @@ fn single(c: &mut Arm64Cpu, p: &mut dyn Arm64Platform, i: u32) -> R {
         let v = mread(c, p, addr, bytes)?;
         c.v[rt as usize] = v;
     } else {
-        let m = if bytes == 16 { u128::MAX } else { (1u128 << (8 * bytes)) - 1 };
-        let v = c.v[rt as usize] & m;
+        let v = low_bytes(c.v[rt as usize], bytes);
         mwrite(c, p, addr, bytes, v)?;
     }
     if let Some(nb) = wb {
@@ -224,14 +240,7 @@ fn structures(c: &mut Arm64Cpu, p: &mut dyn Arm64Platform, i: u32) -> R {
             for e in 0..elements {
                 let mut tt = (rt + r) % 32;
                 for _ in 0..selem {
-                    let a = b.wrapping_add(offs);
-                    if load {
-                        let v = c.read(p, a, ebytes, false, false)?;
-                        regs[tt as usize] = set_elt(regs[tt as usize], e, esize, v);
-                    } else {
-                        let v = elt(regs[tt as usize], e, esize);
-                        c.write(p, a, ebytes, v, false, false)?;
-                    }
+                    xfer_elt(c, p, &mut regs, tt, e, esize, b.wrapping_add(offs), load)?;
                     offs += ebytes;
                     tt = (tt + 1) % 32;
                 }
@@ -293,12 +302,8 @@ fn structures(c: &mut Arm64Cpu, p: &mut dyn Arm64Platform, i: u32) -> R {
                     r = set_elt(r, e, esize, v);
                 }
                 regs[t as usize] = r;
-            } else if load {
-                let v = c.read(p, a, ebytes, false, false)?;
-                regs[t as usize] = set_elt(regs[t as usize], index, esize, v);
             } else {
-                let v = elt(regs[t as usize], index, esize);
-                c.write(p, a, ebytes, v, false, false)?;
+                xfer_elt(c, p, &mut regs, t, index, esize, a, load)?;
             }
             offs += ebytes;
             t = (t + 1) % 32;

@@ -8,7 +8,7 @@
 //! other post-Armv8.0 extensions are UNDEFINED.
 
 use super::fp::{elt, set_elt};
-use super::softfp::{Ctx, Fmt, Rm, D, H, S};
+use super::softfp::{int_mask as mask, Ctx, Fmt, Rm, D, H, S};
 use super::{bit, bits};
 use crate::cpu::Arm64Cpu;
 use crate::exception::Exc;
@@ -18,16 +18,6 @@ type R = Result<(), Exc>;
 
 fn undef<T>() -> Result<T, Exc> {
     Err(Exc::undef())
-}
-
-/// Mask of `esize` bits.
-#[inline]
-fn mask(esize: u32) -> u64 {
-    if esize >= 64 {
-        u64::MAX
-    } else {
-        (1 << esize) - 1
-    }
 }
 
 /// Signed value of an `esize`-bit element.
@@ -57,6 +47,36 @@ fn sat(x: i128, esize: u32, u: bool) -> (u64, bool) {
         (hi as u64 & mask(esize), true)
     } else {
         (x as u64 & mask(esize), false)
+    }
+}
+
+/// [`sat`], recording saturation in the cumulative QC flag (FPSR.QC).
+#[inline]
+fn satq(x: i128, esize: u32, u: bool, qc: &mut bool) -> u64 {
+    let (v, s) = sat(x, esize, u);
+    *qc |= s;
+    v
+}
+
+/// SQDMULH / SQRDMULH element (`round`): high half of the saturated doubled product.
+#[inline]
+fn sqdmulh(a: u64, b: u64, esize: u32, round: bool, qc: &mut bool) -> u64 {
+    let p = 2 * sx(a, esize) * sx(b, esize) + if round { 1i128 << (esize - 1) } else { 0 };
+    satq(p >> esize, esize, false, qc)
+}
+
+/// SQDMULL / SQDMLAL / SQDMLSL element: the saturated doubled product of the (already
+/// extended) narrow operands as a `w`-bit value, then with `acc` = Some(subtract) the
+/// saturating accumulation into the `w`-bit `d`.
+#[inline]
+fn sqdmull(a: i128, b: i128, d: u64, w: u32, acc: Option<bool>, qc: &mut bool) -> u64 {
+    let p = satq(2 * a * b, w, false, qc);
+    match acc {
+        None => p,
+        Some(sub) => {
+            let (acc, p) = (sx(d, w), sx(p, w));
+            satq(if sub { acc - p } else { acc + p }, w, false, qc)
+        }
     }
 }
 
@@ -92,69 +112,45 @@ pub fn dp(c: &mut Arm64Cpu, _p: &mut dyn Arm64Platform, i: u32) -> R {
     let op1 = bits(i, 24, 23);
     let op2 = bits(i, 22, 19);
     let op3 = bits(i, 18, 10);
+    if scalar && !bit(i, 30) {
+        return undef();
+    }
     let mut qc = false;
-    let r = if !scalar {
-        vector(c, i, op1, op2, op3, &mut qc)
-    } else {
-        if !bit(i, 30) {
-            return undef();
-        }
-        scalar_group(c, i, op1, op2, op3, &mut qc)
-    };
+    let r = group(c, i, scalar, op1, op2, op3, &mut qc);
     if qc {
         c.fpsr |= 1 << 27;
     }
     r
 }
 
-fn vector(c: &mut Arm64Cpu, i: u32, op1: u32, op2: u32, op3: u32, qc: &mut bool) -> R {
-    let b29 = bit(i, 29);
+/// The vector (`!scalar`) or scalar groups, by op1, op2 and op3.
+fn group(c: &mut Arm64Cpu, i: u32, scalar: bool, op1: u32, op2: u32, op3: u32, qc: &mut bool) -> R {
     if op1 & 2 != 0 {
         if op3 & 1 == 0 {
-            return indexed(c, i, false, qc);
+            return indexed(c, i, scalar, qc);
         }
         if op1 == 3 {
             return undef();
         }
-        return if op2 == 0 { mod_imm(c, i) } else { shift_imm(c, i, false, qc) };
+        // Modified immediate is vector only; the scalar op2 = 0000 is shift by immediate.
+        return if op2 == 0 && !scalar { mod_imm(c, i) } else { shift_imm(c, i, scalar, qc) };
     }
     if op2 & 4 == 0 {
         // op2 = x0xx
-        if op1 == 0 && op2 & 0b1100 == 0 && op3 & 0b100001 == 1 {
-            return copy(c, i);
-        }
-        if op3 & 0b100001 == 0b100001 {
-            return undef(); // three-register extension (dot product, FCMLA, ...)
-        }
-        if op3 & 0b100001 == 0 {
-            // Bits 23:22 are op2 (must be 0) for EXT and TBL/TBX, the size for permutes.
-            return if b29 {
-                if bits(i, 23, 22) == 0 {
-                    ext_(c, i)
-                } else {
-                    undef()
-                }
-            } else if op3 & 3 == 0 {
-                table(c, i)
-            } else if op3 & 3 == 2 {
-                permute(c, i)
-            } else {
-                undef()
-            };
-        }
-        return undef();
+        return if scalar { scalar_x0xx(c, i, op1, op2, op3) } else { vector_x0xx(c, i, op1, op2, op3) };
     }
     // op2 = x1xx
     if op3 & 1 != 0 {
-        return three_same(c, i, false, qc);
+        return three_same(c, i, scalar, qc);
     }
     if op3 & 3 == 0 {
-        return three_diff(c, i, false, qc);
+        return three_diff(c, i, scalar, qc);
     }
     // op3 = xxxxxxx10
     if op3 >> 7 == 0 {
         match op2 & 7 {
-            0b100 => return misc(c, i, false, qc),
+            0b100 => return misc(c, i, scalar, qc),
+            0b110 if scalar => return pairwise_scalar(c, i),
             0b110 => return across(c, i),
             _ => {}
         }
@@ -162,54 +158,216 @@ fn vector(c: &mut Arm64Cpu, i: u32, op1: u32, op2: u32, op3: u32, qc: &mut bool)
     undef()
 }
 
-fn scalar_group(c: &mut Arm64Cpu, i: u32, op1: u32, op2: u32, op3: u32, qc: &mut bool) -> R {
-    if op1 & 2 != 0 {
-        if op3 & 1 == 0 {
-            return indexed(c, i, true, qc);
-        }
-        if op1 == 3 {
-            return undef();
-        }
-        return shift_imm(c, i, true, qc);
+/// Vector op2 = x0xx: copy, three-register extension, EXT, TBL/TBX and permutes.
+fn vector_x0xx(c: &mut Arm64Cpu, i: u32, op1: u32, op2: u32, op3: u32) -> R {
+    let b29 = bit(i, 29);
+    if op1 == 0 && op2 & 0b1100 == 0 && op3 & 0b100001 == 1 {
+        return copy(c, i);
     }
-    if op2 & 4 == 0 {
-        if op1 == 0 && op2 & 0b1100 == 0 && op3 & 0b100001 == 1 {
-            // Scalar copy: DUP (element), op = 0, imm4 = 0.
-            if bit(i, 29) || bits(i, 14, 11) != 0 {
-                return undef();
+    if op3 & 0b100001 == 0b100001 {
+        return undef(); // three-register extension (dot product, FCMLA, ...)
+    }
+    if op3 & 0b100001 == 0 {
+        // Bits 23:22 are op2 (must be 0) for EXT and TBL/TBX, the size for permutes.
+        return if b29 {
+            if bits(i, 23, 22) == 0 {
+                ext_(c, i)
+            } else {
+                undef()
             }
-            let imm5 = bits(i, 20, 16);
-            let size = imm5.trailing_zeros();
-            if size > 3 {
-                return undef();
-            }
-            let esize = 8 << size;
-            let idx = imm5 >> (size + 1);
-            let v = c.velt(bits(i, 9, 5), idx, esize);
-            c.set_vlow(bits(i, 4, 0), v as u128, esize);
-            return Ok(());
-        }
-        return undef(); // FP16, three same extra (RDM), crypto
-    }
-    if op3 & 1 != 0 {
-        return three_same(c, i, true, qc);
-    }
-    if op3 & 3 == 0 {
-        return three_diff(c, i, true, qc);
-    }
-    if op3 >> 7 == 0 {
-        match op2 & 7 {
-            0b100 => return misc(c, i, true, qc),
-            0b110 => return pairwise_scalar(c, i),
-            _ => {}
-        }
+        } else if op3 & 3 == 0 {
+            table(c, i)
+        } else if op3 & 3 == 2 {
+            permute(c, i)
+        } else {
+            undef()
+        };
     }
     undef()
+}
+
+/// Scalar op2 = x0xx: scalar copy; the rest are not implemented.
+fn scalar_x0xx(c: &mut Arm64Cpu, i: u32, op1: u32, op2: u32, op3: u32) -> R {
+    if op1 == 0 && op2 & 0b1100 == 0 && op3 & 0b100001 == 1 {
+        // Scalar copy: DUP (element), op = 0, imm4 = 0.
+        if bit(i, 29) || bits(i, 14, 11) != 0 {
+            return undef();
+        }
+        let (_, esize, idx) = imm5_elt(bits(i, 20, 16))?;
+        let v = c.velt(bits(i, 9, 5), idx, esize);
+        c.set_vlow(bits(i, 4, 0), v as u128, esize);
+        return Ok(());
+    }
+    undef() // FP16, three same extra (RDM), crypto
+}
+
+/// The fields most Advanced SIMD encodings share (C4.1.6): Q (bit 30), U (29), size
+/// (23:22), Rm (20:16), Rn (9:5) and Rd (4:0).
+struct Fields {
+    q: bool,
+    u: bool,
+    size: u32,
+    rm: u32,
+    rn: u32,
+    rd: u32,
+}
+
+#[inline]
+fn fields(i: u32) -> Fields {
+    Fields {
+        q: bit(i, 30),
+        u: bit(i, 29),
+        size: bits(i, 23, 22),
+        rm: bits(i, 20, 16),
+        rn: bits(i, 9, 5),
+        rd: bits(i, 4, 0),
+    }
 }
 
 /// Writes a vector result: 64-bit results clear the upper half (B1.2.1).
 fn put(c: &mut Arm64Cpu, rd: u32, v: u128, q: bool) {
     c.set_vlow(rd, v, if q { 128 } else { 64 });
+}
+
+/// Writes an element-size result: element 0 of a scalar form, else the vector ([`put`]).
+fn put_elts(c: &mut Arm64Cpu, rd: u32, r: u128, esize: u32, scalar: bool, q: bool) {
+    if scalar {
+        c.set_vlow(rd, r, esize);
+    } else {
+        put(c, rd, r, q);
+    }
+}
+
+/// Writes a widening or narrowing result: the `esize`-bit element 0 of a scalar form, else
+/// the whole register (`r` already holds any half that is kept); `None` (an unallocated
+/// encoding) is UNDEFINED.
+fn put_whole(c: &mut Arm64Cpu, rd: u32, r: Option<u128>, esize: u32, scalar: bool) -> R {
+    let Some(r) = r else {
+        return undef();
+    };
+    if scalar {
+        c.set_vlow(rd, r, esize);
+    } else {
+        c.v[rd as usize] = r;
+    }
+    Ok(())
+}
+
+/// Elements of an operation: 1 for a scalar form, else those of the 64- or 128-bit (`q`)
+/// vector.
+#[inline]
+fn lanes(scalar: bool, q: bool, esize: u32) -> u32 {
+    if scalar {
+        1
+    } else {
+        (if q { 128 } else { 64 }) / esize
+    }
+}
+
+/// Operands of element `e`: element `e` of `va` and `vb`, or for a pairwise operation the
+/// adjacent pair 2e, 2e+1 of the concatenation Vm:Vn (`n` elements each).
+#[inline]
+fn operands(va: u128, vb: u128, e: u32, n: u32, esize: u32, pairwise: bool) -> (u64, u64) {
+    if pairwise {
+        let pick = |k: u32| if k < n { elt(va, k, esize) } else { elt(vb, k - n, esize) };
+        (pick(2 * e), pick(2 * e + 1))
+    } else {
+        (elt(va, e, esize), elt(vb, e, esize))
+    }
+}
+
+/// The `esize`-bit elements 0..n of a result, element `e` being `op(e)`, in order; `None`
+/// as soon as `op` gives `None` (an unallocated encoding).
+#[inline]
+fn map_lanes(n: u32, esize: u32, mut op: impl FnMut(u32) -> Option<u64>) -> Option<u128> {
+    let mut r = 0u128;
+    for e in 0..n {
+        r = set_elt(r, e, esize, op(e)?);
+    }
+    Some(r)
+}
+
+/// Writes a lane-by-lane result ([`put_elts`]); `None` (an unallocated encoding) is
+/// UNDEFINED.
+#[inline]
+fn put_lanes(c: &mut Arm64Cpu, rd: u32, r: Option<u128>, esize: u32, scalar: bool, q: bool) -> R {
+    let Some(r) = r else {
+        return undef();
+    };
+    put_elts(c, rd, r, esize, scalar, q);
+    Ok(())
+}
+
+/// An element-size operation lane by lane: `op` of each element number ([`map_lanes`]), the
+/// result written by [`put_lanes`].
+#[inline]
+fn int_lanes(
+    c: &mut Arm64Cpu,
+    rd: u32,
+    esize: u32,
+    scalar: bool,
+    q: bool,
+    op: impl FnMut(u32) -> Option<u64>,
+) -> R {
+    let r = map_lanes(lanes(scalar, q, esize), esize, op);
+    put_lanes(c, rd, r, esize, scalar, q)
+}
+
+/// [`int_lanes`] for an FP operation: every element under one FP context, `op` given the
+/// context and the element number.
+#[inline]
+fn fp_lanes(
+    c: &mut Arm64Cpu,
+    rd: u32,
+    esize: u32,
+    scalar: bool,
+    q: bool,
+    mut op: impl FnMut(&mut Ctx, u32) -> Option<u64>,
+) -> R {
+    let n = lanes(scalar, q, esize);
+    let r = c.with_fp(|x| map_lanes(n, esize, |e| op(x, e)));
+    put_lanes(c, rd, r, esize, scalar, q)
+}
+
+/// A narrowing operation: `op(e)` as the `esize`-bit element e of the result, in order;
+/// `None` as soon as `op` gives `None` (an unallocated encoding). A vector "2" form (Q = 1)
+/// keeps the lower half of Vd and writes the upper; the others write the lower half of
+/// zero, one element for a scalar form.
+#[inline]
+fn narrow_lanes(
+    vd: u128,
+    q: bool,
+    scalar: bool,
+    esize: u32,
+    mut op: impl FnMut(u32) -> Option<u64>,
+) -> Option<u128> {
+    let n = if scalar { 1 } else { 64 / esize };
+    let part = if q && !scalar { n } else { 0 };
+    let mut r = if q && !scalar { vd & u64::MAX as u128 } else { 0 };
+    for e in 0..n {
+        r = set_elt(r, e + part, esize, op(e)?);
+    }
+    Some(r)
+}
+
+/// A widening operation: `op(e, k)` as the `2*esize`-bit element e of the result, in
+/// order, k being the number of its `esize`-bit source elements: those of the lower half,
+/// or of the upper half for a vector "2" form (Q = 1); one element for a scalar form.
+/// `None` as soon as `op` gives `None` (an unallocated encoding).
+#[inline]
+fn long_lanes(
+    q: bool,
+    scalar: bool,
+    esize: u32,
+    mut op: impl FnMut(u32, u32) -> Option<u64>,
+) -> Option<u128> {
+    let n = if scalar { 1 } else { 64 / esize };
+    let part = if q && !scalar { n } else { 0 };
+    let mut r = 0u128;
+    for e in 0..n {
+        r = set_elt(r, e, 2 * esize, op(e, e + part)?);
+    }
+    Some(r)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -226,17 +384,13 @@ fn int3(op: u32, u: bool, esize: u32, a: u64, b: u64, d: u64, qc: &mut bool) -> 
         0b00100 => (sa - sb) >> 1,
         0b00001 | 0b00101 => {
             let x = if op == 1 { sa + sb } else { sa - sb };
-            let (v, s) = sat(x, esize, u);
-            *qc |= s;
-            return Some(v);
+            return Some(satq(x, esize, u, qc));
         }
         0b00110 => -((sa > sb) as i128),
         0b00111 => -((sa >= sb) as i128),
         0b01000 | 0b01010 => shl(sa, shift, op == 0b01010),
         0b01001 | 0b01011 => {
-            let (v, s) = sat(shl(sa, shift, op == 0b01011), esize, u);
-            *qc |= s;
-            return Some(v);
+            return Some(satq(shl(sa, shift, op == 0b01011), esize, u, qc));
         }
         0b01100 => sa.max(sb),
         0b01101 => sa.min(sb),
@@ -276,11 +430,7 @@ fn int3(op: u32, u: bool, esize: u32, a: u64, b: u64, d: u64, qc: &mut bool) -> 
             if esize == 8 || esize == 64 {
                 return None;
             }
-            let (sa, sb) = (sx(a, esize), sx(b, esize));
-            let p = 2 * sa * sb + if u { 1i128 << (esize - 1) } else { 0 };
-            let (v, s) = sat(p >> esize, esize, false);
-            *qc |= s;
-            return Some(v);
+            return Some(sqdmulh(a, b, esize, u, qc));
         }
         0b10111 if !u => a.wrapping_add(b) as i128,
         _ => return None,
@@ -328,11 +478,8 @@ fn fp3(x: &mut Ctx, f: Fmt, op: u32, u: bool, a_bit: bool, a: u64, b: u64, d: u6
 }
 
 fn three_same(c: &mut Arm64Cpu, i: u32, scalar: bool, qc: &mut bool) -> R {
-    let q = bit(i, 30);
-    let u = bit(i, 29);
-    let size = bits(i, 23, 22);
+    let Fields { q, u, size, rm, rn, rd } = fields(i);
     let op = bits(i, 15, 11);
-    let (rd, rn, rm) = (bits(i, 4, 0), bits(i, 9, 5), bits(i, 20, 16));
     let (va, vb, vd) = (c.v[rn as usize], c.v[rm as usize], c.v[rd as usize]);
     if op == 0b00011 {
         // Logical: AND, BIC, ORR, ORN, EOR, BSL, BIT, BIF.
@@ -372,32 +519,11 @@ fn three_same(c: &mut Arm64Cpu, i: u32, scalar: bool, qc: &mut bool) -> R {
         let f = if sz == 1 { D } else { S };
         let esize = f.n();
         let pairwise = u && !scalar && matches!(op, 0b11000 | 0b11010 | 0b11110) && !(op == 0b11010 && a_bit);
-        let n = if scalar { 1 } else { (if q { 128 } else { 64 }) / esize };
-        let mut r = 0u128;
-        let res = c.with_fp(|x| {
-            for e in 0..n {
-                let (a, b) = if pairwise {
-                    let pick = |k: u32| if k < n { elt(va, k, esize) } else { elt(vb, k - n, esize) };
-                    (pick(2 * e), pick(2 * e + 1))
-                } else {
-                    (elt(va, e, esize), elt(vb, e, esize))
-                };
-                let Some(v) = fp3(x, f, op, u, a_bit, a, b, elt(vd, e, esize)) else {
-                    return false;
-                };
-                r = set_elt(r, e, esize, v);
-            }
-            true
+        let n = lanes(scalar, q, esize);
+        return fp_lanes(c, rd, esize, scalar, q, |x, e| {
+            let (a, b) = operands(va, vb, e, n, esize, pairwise);
+            fp3(x, f, op, u, a_bit, a, b, elt(vd, e, esize))
         });
-        if !res {
-            return undef();
-        }
-        if scalar {
-            c.set_vlow(rd, r, esize);
-        } else {
-            put(c, rd, r, q);
-        }
-        return Ok(());
     }
     let esize = 8u32 << size;
     if scalar {
@@ -428,34 +554,20 @@ fn three_same(c: &mut Arm64Cpu, i: u32, scalar: bool, qc: &mut bool) -> R {
     {
         return undef();
     }
-    let n = (if q { 128 } else { 64 }) / esize;
+    let n = lanes(false, q, esize);
     let pairwise = matches!(op, 0b10100 | 0b10101 | 0b10111);
-    let mut r = 0u128;
-    for e in 0..n {
-        let (a, b) = if pairwise {
-            let pick = |k: u32| if k < n { elt(va, k, esize) } else { elt(vb, k - n, esize) };
-            (pick(2 * e), pick(2 * e + 1))
-        } else {
-            (elt(va, e, esize), elt(vb, e, esize))
-        };
-        let Some(v) = int3(op, u, esize, a, b, elt(vd, e, esize), qc) else {
-            return undef();
-        };
-        r = set_elt(r, e, esize, v);
-    }
-    put(c, rd, r, q);
-    Ok(())
+    int_lanes(c, rd, esize, false, q, |e| {
+        let (a, b) = operands(va, vb, e, n, esize, pairwise);
+        int3(op, u, esize, a, b, elt(vd, e, esize), qc)
+    })
 }
 
 // ---------------------------------------------------------------------------------------
 // Three different
 
 fn three_diff(c: &mut Arm64Cpu, i: u32, scalar: bool, qc: &mut bool) -> R {
-    let q = bit(i, 30);
-    let u = bit(i, 29);
-    let size = bits(i, 23, 22);
+    let Fields { q, u, size, rm, rn, rd } = fields(i);
     let op = bits(i, 15, 12);
-    let (rd, rn, rm) = (bits(i, 4, 0), bits(i, 9, 5), bits(i, 20, 16));
     if size == 3 {
         return undef(); // PMULL 1Q is FEAT_PMULL (crypto)
     }
@@ -465,35 +577,27 @@ fn three_diff(c: &mut Arm64Cpu, i: u32, scalar: bool, qc: &mut bool) -> R {
         return undef();
     }
     let (va, vb, vd) = (c.v[rn as usize], c.v[rm as usize], c.v[rd as usize]);
-    let part = if q && !scalar { 1 } else { 0 };
-    let n = if scalar { 1 } else { 64 / esize };
-    let lo = |v: u128, e: u32| elt(v, e + part * n, esize);
-    let mut r = 0u128;
     match op {
         0b0100 | 0b0110 => {
             // ADDHN/RADDHN/SUBHN/RSUBHN: wide operands, narrow result into a half.
-            let mut res = if q { c.v[rd as usize] & u64::MAX as u128 } else { 0 };
-            for e in 0..n {
+            let res = narrow_lanes(vd, q, scalar, esize, |e| {
                 let (a, b) = (elt(va, e, w), elt(vb, e, w));
                 let mut s = if op == 0b0100 { a.wrapping_add(b) } else { a.wrapping_sub(b) } as u128
                     & mask(w) as u128;
                 if u {
                     s += 1u128 << (esize - 1);
                 }
-                res = set_elt(res, e + part * n, esize, (s >> esize) as u64);
-            }
-            c.v[rd as usize] = res;
-            return Ok(());
+                Some((s >> esize) as u64)
+            });
+            return put_whole(c, rd, res, esize, scalar);
         }
         0b1110 => {
             if u || size != 0 {
                 return undef();
             }
-            for e in 0..n {
-                r = set_elt(r, e, w, pmul(lo(va, e), lo(vb, e), esize));
-            }
-            c.v[rd as usize] = r;
-            return Ok(());
+            let r =
+                long_lanes(q, scalar, esize, |_, k| Some(pmul(elt(va, k, esize), elt(vb, k, esize), esize)));
+            return put_whole(c, rd, r, w, scalar);
         }
         0b1111 => return undef(),
         _ => {}
@@ -501,12 +605,12 @@ fn three_diff(c: &mut Arm64Cpu, i: u32, scalar: bool, qc: &mut bool) -> R {
     if matches!(op, 0b1001 | 0b1011 | 0b1101) && (u || size == 0) {
         return undef();
     }
-    for e in 0..n {
-        let a = if op == 1 || op == 3 { ext(elt(va, e, w), w, u) } else { ext(lo(va, e), esize, u) };
-        let b = ext(lo(vb, e), esize, u);
+    let r = long_lanes(q, scalar, esize, |e, k| {
+        let a = if op == 1 || op == 3 { ext(elt(va, e, w), w, u) } else { ext(elt(va, k, esize), esize, u) };
+        let b = ext(elt(vb, k, esize), esize, u);
         let d = elt(vd, e, w);
         let dw = ext(d, w, u);
-        let v: u64 = match op {
+        Some(match op {
             0b0000 | 0b0001 => (a + b) as u64,
             0b0010 | 0b0011 => (a - b) as u64,
             0b0101 => (d as i128 + (a - b).abs()) as u64,
@@ -514,40 +618,21 @@ fn three_diff(c: &mut Arm64Cpu, i: u32, scalar: bool, qc: &mut bool) -> R {
             0b1000 => (dw + a * b) as u64,
             0b1010 => (dw - a * b) as u64,
             0b1100 => (a * b) as u64,
-            0b1001 | 0b1011 | 0b1101 => {
-                let (p, s1) = sat(2 * a * b, w, false);
-                *qc |= s1;
-                if op == 0b1101 {
-                    p
-                } else {
-                    let p = sx(p, w);
-                    let acc = sx(d, w);
-                    let (v, s2) = sat(if op == 0b1001 { acc + p } else { acc - p }, w, false);
-                    *qc |= s2;
-                    v
-                }
-            }
-            _ => return undef(),
-        };
-        r = set_elt(r, e, w, v & mask(w));
-    }
-    if scalar {
-        c.set_vlow(rd, r, w);
-    } else {
-        c.v[rd as usize] = r;
-    }
-    Ok(())
+            0b1001 => sqdmull(a, b, d, w, Some(false), qc),
+            0b1011 => sqdmull(a, b, d, w, Some(true), qc),
+            0b1101 => sqdmull(a, b, d, w, None, qc),
+            _ => return None,
+        })
+    });
+    put_whole(c, rd, r, w, scalar)
 }
 
 // ---------------------------------------------------------------------------------------
 // Two-register miscellaneous
 
 fn misc(c: &mut Arm64Cpu, i: u32, scalar: bool, qc: &mut bool) -> R {
-    let q = bit(i, 30);
-    let u = bit(i, 29);
-    let size = bits(i, 23, 22);
+    let Fields { q, u, size, rn, rd, .. } = fields(i);
     let op = bits(i, 16, 12);
-    let (rd, rn) = (bits(i, 4, 0), bits(i, 9, 5));
     let va = c.v[rn as usize];
     let vd = c.v[rd as usize];
     let esize = 8u32 << size;
@@ -563,62 +648,29 @@ fn misc(c: &mut Arm64Cpu, i: u32, scalar: bool, qc: &mut bool) -> R {
             return undef();
         }
         let w = 2 * esize;
-        let n = if scalar { 1 } else { 64 / esize };
-        let part = if q && !scalar { n } else { 0 };
-        let mut res = if scalar {
-            0
-        } else if q {
-            vd & u64::MAX as u128
-        } else {
-            0
-        };
-        for e in 0..n {
+        let res = narrow_lanes(vd, q, scalar, esize, |e| {
             let x = elt(va, e, w);
-            let v = match (op, u) {
+            Some(match (op, u) {
                 (0b10010, false) => {
                     if scalar {
-                        return undef();
+                        return None;
                     }
                     x & mask(esize)
                 }
-                (0b10010, true) => {
-                    let (v, s) = sat(sx(x, w), esize, true);
-                    *qc |= s;
-                    v
-                }
-                (_, false) => {
-                    let (v, s) = sat(sx(x, w), esize, false);
-                    *qc |= s;
-                    v
-                }
-                (_, true) => {
-                    let (v, s) = sat(x as i128, esize, true);
-                    *qc |= s;
-                    v
-                }
-            };
-            res = set_elt(res, e + part, esize, v);
-        }
-        if scalar {
-            c.set_vlow(rd, res, esize);
-        } else {
-            c.v[rd as usize] = res;
-        }
-        return Ok(());
+                (0b10010, true) => satq(sx(x, w), esize, true, qc),
+                (_, false) => satq(sx(x, w), esize, false, qc),
+                (_, true) => satq(x as i128, esize, true, qc),
+            })
+        });
+        return put_whole(c, rd, res, esize, scalar);
     }
     if op == 0b10011 {
         // SHLL/SHLL2 (U = 1).
         if !u || scalar || size == 3 {
             return undef();
         }
-        let n = 64 / esize;
-        let part = if q { n } else { 0 };
-        let mut r = 0u128;
-        for e in 0..n {
-            r = set_elt(r, e, 2 * esize, elt(va, e + part, esize) << esize);
-        }
-        c.v[rd as usize] = r;
-        return Ok(());
+        let r = long_lanes(q, false, esize, |_, k| Some(elt(va, k, esize) << esize));
+        return put_whole(c, rd, r, 2 * esize, false);
     }
     if scalar {
         let ok = match op {
@@ -632,7 +684,7 @@ fn misc(c: &mut Arm64Cpu, i: u32, scalar: bool, qc: &mut bool) -> R {
     } else if size == 3 && !q {
         return undef();
     }
-    let n = if scalar { 1 } else { datasize / esize };
+    let n = lanes(scalar, q, esize);
     let mut r = 0u128;
     match op {
         0b00000 | 0b00001 => {
@@ -700,26 +752,20 @@ fn misc(c: &mut Arm64Cpu, i: u32, scalar: bool, qc: &mut bool) -> R {
             }
         }
         _ => {
-            for e in 0..n {
+            return int_lanes(c, rd, esize, scalar, q, |e| {
                 let x = elt(va, e, esize);
                 let s = sx(x, esize);
-                let v = match (op, u) {
+                Some(match (op, u) {
                     (0b00011, _) => {
                         // SUQADD / USQADD: accumulate into Vd with saturation.
                         let d = elt(vd, e, esize);
-                        let (v, st) = if u {
-                            sat(d as i128 + s, esize, true)
+                        if u {
+                            satq(d as i128 + s, esize, true, qc)
                         } else {
-                            sat(sx(d, esize) + x as i128, esize, false)
-                        };
-                        *qc |= st;
-                        v
+                            satq(sx(d, esize) + x as i128, esize, false, qc)
+                        }
                     }
-                    (0b00111, _) => {
-                        let (v, st) = sat(if u { -s } else { s.abs() }, esize, false);
-                        *qc |= st;
-                        v
-                    }
+                    (0b00111, _) => satq(if u { -s } else { s.abs() }, esize, false, qc),
                     (0b01000, false) => (-((s > 0) as i128)) as u64,
                     (0b01000, true) => (-((s >= 0) as i128)) as u64,
                     (0b01001, false) => (-((s == 0) as i128)) as u64,
@@ -727,17 +773,12 @@ fn misc(c: &mut Arm64Cpu, i: u32, scalar: bool, qc: &mut bool) -> R {
                     (0b01010, false) => (-((s < 0) as i128)) as u64,
                     (0b01011, false) => s.unsigned_abs() as u64,
                     (0b01011, true) => (-s) as u64,
-                    _ => return undef(),
-                };
-                r = set_elt(r, e, esize, v & mask(esize));
-            }
+                    _ => return None,
+                })
+            });
         }
     }
-    if scalar {
-        c.set_vlow(rd, r, esize);
-    } else {
-        put(c, rd, r, q);
-    }
+    put_elts(c, rd, r, esize, scalar, q);
     Ok(())
 }
 
@@ -767,17 +808,12 @@ fn misc_fp(
                     return undef();
                 }
                 let (from, to) = if sz == 0 { (H, S) } else { (S, D) };
-                let n = 64 / from.n();
-                let part = if q { n } else { 0 };
-                let mut r = 0u128;
-                c.with_fp(|x| {
-                    for e in 0..n {
-                        let v = x.convert(from, to, elt(va, e + part, from.n()), Rm::TieEven);
-                        r = set_elt(r, e, to.n(), v);
-                    }
+                let r = c.with_fp(|x| {
+                    long_lanes(q, false, from.n(), |_, k| {
+                        Some(x.convert(from, to, elt(va, k, from.n()), Rm::TieEven))
+                    })
                 });
-                c.v[rd as usize] = r;
-                return Ok(());
+                return put_whole(c, rd, r, to.n(), false);
             }
             let (from, to, rm) = match (u, sz) {
                 (false, 0) => (S, H, None),
@@ -788,22 +824,11 @@ fn misc_fp(
             if scalar && !u {
                 return undef();
             }
-            let n = if scalar { 1 } else { 64 / to.n() };
-            let part = if q && !scalar { n } else { 0 };
-            let mut r = if q && !scalar { vd & u64::MAX as u128 } else { 0 };
-            c.with_fp(|x| {
+            let r = c.with_fp(|x| {
                 let rm = rm.unwrap_or(x.rmode());
-                for e in 0..n {
-                    let v = x.convert(from, to, elt(va, e, from.n()), rm);
-                    r = set_elt(r, e + part, to.n(), v);
-                }
+                narrow_lanes(vd, q, scalar, to.n(), |e| Some(x.convert(from, to, elt(va, e, from.n()), rm)))
             });
-            if scalar {
-                c.set_vlow(rd, r, to.n());
-            } else {
-                c.v[rd as usize] = r;
-            }
-            return Ok(());
+            return put_whole(c, rd, r, to.n(), scalar);
         }
         _ => {}
     }
@@ -826,76 +851,61 @@ fn misc_fp(
         // unallocated (C4.1 "Advanced SIMD two-register miscellaneous").
         return undef();
     }
-    let n = if scalar { 1 } else { (if q { 128 } else { 64 }) / esize };
-    let mut r = 0u128;
-    let ok = c.with_fp(|x| {
+    fp_lanes(c, rd, esize, scalar, q, |x, e| {
         let cur = x.rmode();
-        for e in 0..n {
-            let a = elt(va, e, esize);
-            let t = |v: bool| if v { mask(esize) } else { 0 };
-            let v = match (op, u, a_bit) {
-                (0b01100, false, true) => t(x.cmp_op(f, a, 0, 2)),
-                (0b01100, true, true) => t(x.cmp_op(f, a, 0, 1)),
-                (0b01101, false, true) => t(x.cmp_op(f, a, 0, 0)),
-                (0b01101, true, true) => t(x.cmp_op(f, 0, a, 1)),
-                (0b01110, false, true) => t(x.cmp_op(f, 0, a, 2)),
-                (0b01111, false, true) => f.abs(a),
-                (0b01111, true, true) => f.neg(a),
-                (0b11000, false, false) => x.round_int(f, a, Rm::TieEven, false),
-                (0b11000, false, true) => x.round_int(f, a, Rm::PosInf, false),
-                (0b11001, false, false) => x.round_int(f, a, Rm::NegInf, false),
-                (0b11001, false, true) => x.round_int(f, a, Rm::Zero, false),
-                (0b11000, true, false) => x.round_int(f, a, Rm::TieAway, false),
-                (0b11001, true, false) => x.round_int(f, a, cur, true),
-                (0b11001, true, true) => x.round_int(f, a, cur, false),
-                (0b11010, _, _) | (0b11011, _, _) | (0b11100, _, false) => {
-                    let rm = match (op, a_bit) {
-                        (0b11010, false) => Rm::TieEven,
-                        (0b11010, true) => Rm::PosInf,
-                        (0b11011, false) => Rm::NegInf,
-                        (0b11011, true) => Rm::Zero,
-                        _ => Rm::TieAway,
-                    };
-                    x.to_fixed(f, a, 0, u, esize, rm)
+        let a = elt(va, e, esize);
+        let t = |v: bool| if v { mask(esize) } else { 0 };
+        Some(match (op, u, a_bit) {
+            (0b01100, false, true) => t(x.cmp_op(f, a, 0, 2)),
+            (0b01100, true, true) => t(x.cmp_op(f, a, 0, 1)),
+            (0b01101, false, true) => t(x.cmp_op(f, a, 0, 0)),
+            (0b01101, true, true) => t(x.cmp_op(f, 0, a, 1)),
+            (0b01110, false, true) => t(x.cmp_op(f, 0, a, 2)),
+            (0b01111, false, true) => f.abs(a),
+            (0b01111, true, true) => f.neg(a),
+            (0b11000, false, false) => x.round_int(f, a, Rm::TieEven, false),
+            (0b11000, false, true) => x.round_int(f, a, Rm::PosInf, false),
+            (0b11001, false, false) => x.round_int(f, a, Rm::NegInf, false),
+            (0b11001, false, true) => x.round_int(f, a, Rm::Zero, false),
+            (0b11000, true, false) => x.round_int(f, a, Rm::TieAway, false),
+            (0b11001, true, false) => x.round_int(f, a, cur, true),
+            (0b11001, true, true) => x.round_int(f, a, cur, false),
+            (0b11010, _, _) | (0b11011, _, _) | (0b11100, _, false) => {
+                let rm = match (op, a_bit) {
+                    (0b11010, false) => Rm::TieEven,
+                    (0b11010, true) => Rm::PosInf,
+                    (0b11011, false) => Rm::NegInf,
+                    (0b11011, true) => Rm::Zero,
+                    _ => Rm::TieAway,
+                };
+                x.to_fixed(f, a, 0, u, esize, rm)
+            }
+            (0b11100, _, true) => {
+                // URECPE / URSQRTE: 32-bit only.
+                if sz == 1 {
+                    return None;
                 }
-                (0b11100, _, true) => {
-                    // URECPE / URSQRTE: 32-bit only.
-                    if sz == 1 {
-                        return false;
-                    }
-                    let a = a as u32;
-                    if u {
-                        if a >> 30 == 0 {
-                            0xffff_ffff
-                        } else {
-                            (super::softfp::rsqrt_estimate_int(a >> 23) as u64) << 23
-                        }
-                    } else if a >> 31 == 0 {
+                let a = a as u32;
+                if u {
+                    if a >> 30 == 0 {
                         0xffff_ffff
                     } else {
-                        (super::softfp::recip_estimate_int(a >> 23) as u64) << 23
+                        (super::softfp::rsqrt_estimate_int(a >> 23) as u64) << 23
                     }
+                } else if a >> 31 == 0 {
+                    0xffff_ffff
+                } else {
+                    (super::softfp::recip_estimate_int(a >> 23) as u64) << 23
                 }
-                (0b11101, _, false) => x.from_fixed(f, a, 0, u, esize, cur),
-                (0b11101, false, true) => x.recip_estimate(f, a),
-                (0b11101, true, true) => x.rsqrt_estimate(f, a),
-                (0b11111, false, true) => x.recpx(f, a),
-                (0b11111, true, true) => x.sqrt(f, a),
-                _ => return false,
-            };
-            r = set_elt(r, e, esize, v);
-        }
-        true
-    });
-    if !ok {
-        return undef();
-    }
-    if scalar {
-        c.set_vlow(rd, r, esize);
-    } else {
-        put(c, rd, r, q);
-    }
-    Ok(())
+            }
+            (0b11101, _, false) => x.from_fixed(f, a, 0, u, esize, cur),
+            (0b11101, false, true) => x.recip_estimate(f, a),
+            (0b11101, true, true) => x.rsqrt_estimate(f, a),
+            (0b11111, false, true) => x.recpx(f, a),
+            (0b11111, true, true) => x.sqrt(f, a),
+            _ => return None,
+        })
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -913,11 +923,8 @@ fn reduce(x: &mut Ctx, f: Fmt, v: &[u64], op: &mut impl FnMut(&mut Ctx, Fmt, u64
 }
 
 fn across(c: &mut Arm64Cpu, i: u32) -> R {
-    let q = bit(i, 30);
-    let u = bit(i, 29);
-    let size = bits(i, 23, 22);
+    let Fields { q, u, size, rn, rd, .. } = fields(i);
     let op = bits(i, 16, 12);
-    let (rd, rn) = (bits(i, 4, 0), bits(i, 9, 5));
     let va = c.v[rn as usize];
     if op == 0b01100 || op == 0b01111 {
         // FMAXNMV/FMINNMV/FMAXV/FMINV: .4S only.
@@ -935,7 +942,7 @@ fn across(c: &mut Arm64Cpu, i: u32) -> R {
         return undef();
     }
     let esize = 8u32 << size;
-    let n = (if q { 128 } else { 64 }) / esize;
+    let n = lanes(false, q, esize);
     let el: Vec<i128> = (0..n).map(|e| ext(elt(va, e, esize), esize, u)).collect();
     let (v, w) = match (op, u) {
         (0b00011, _) => (el.iter().sum::<i128>() as u64, 2 * esize),
@@ -950,10 +957,8 @@ fn across(c: &mut Arm64Cpu, i: u32) -> R {
 
 /// Scalar pairwise: ADDP (D), FADDP, FMAXNMP, FMINNMP, FMAXP, FMINP (2 x S or 2 x D).
 fn pairwise_scalar(c: &mut Arm64Cpu, i: u32) -> R {
-    let u = bit(i, 29);
-    let size = bits(i, 23, 22);
+    let Fields { u, size, rn, rd, .. } = fields(i);
     let op = bits(i, 16, 12);
-    let (rd, rn) = (bits(i, 4, 0), bits(i, 9, 5));
     let va = c.v[rn as usize];
     if !u {
         if op != 0b11011 || size != 3 {
@@ -980,18 +985,20 @@ fn pairwise_scalar(c: &mut Arm64Cpu, i: u32) -> R {
 // ---------------------------------------------------------------------------------------
 // Copy, modified immediate, permute, extract, table lookup
 
-fn copy(c: &mut Arm64Cpu, i: u32) -> R {
-    let q = bit(i, 30);
-    let op = bit(i, 29);
-    let imm5 = bits(i, 20, 16);
-    let imm4 = bits(i, 14, 11);
-    let (rd, rn) = (bits(i, 4, 0), bits(i, 9, 5));
+/// The element of an imm5 field (DUP, INS, SMOV, UMOV): size (from the lowest set bit),
+/// element size in bits and index.
+fn imm5_elt(imm5: u32) -> Result<(u32, u32, u32), Exc> {
     let size = imm5.trailing_zeros();
     if size > 3 {
         return undef();
     }
-    let esize = 8u32 << size;
-    let idx = imm5 >> (size + 1);
+    Ok((size, 8u32 << size, imm5 >> (size + 1)))
+}
+
+fn copy(c: &mut Arm64Cpu, i: u32) -> R {
+    let Fields { q, u: op, rn, rd, .. } = fields(i);
+    let imm4 = bits(i, 14, 11);
+    let (size, esize, idx) = imm5_elt(bits(i, 20, 16))?;
     if op {
         // INS (element): q must be 1.
         if !q {
@@ -1010,7 +1017,7 @@ fn copy(c: &mut Arm64Cpu, i: u32) -> R {
             }
             let v = if imm4 == 0 { c.velt(rn, idx, esize) } else { c.xr(rn) & mask(esize) };
             let mut r = 0u128;
-            for e in 0..(if q { 128 } else { 64 }) / esize {
+            for e in 0..lanes(false, q, esize) {
                 r = set_elt(r, e, esize, v);
             }
             put(c, rd, r, q);
@@ -1118,15 +1125,13 @@ fn mod_imm(c: &mut Arm64Cpu, i: u32) -> R {
 }
 
 fn permute(c: &mut Arm64Cpu, i: u32) -> R {
-    let q = bit(i, 30);
-    let size = bits(i, 23, 22);
+    let Fields { q, size, rm, rn, rd, .. } = fields(i);
     let op = bits(i, 14, 12);
-    let (rd, rn, rm) = (bits(i, 4, 0), bits(i, 9, 5), bits(i, 20, 16));
     if size == 3 && !q {
         return undef();
     }
     let esize = 8u32 << size;
-    let n = (if q { 128 } else { 64 }) / esize;
+    let n = lanes(false, q, esize);
     let (va, vb) = (c.v[rn as usize], c.v[rm as usize]);
     let part = (op >> 2) & 1;
     let mut r = 0u128;
@@ -1169,12 +1174,11 @@ fn permute(c: &mut Arm64Cpu, i: u32) -> R {
 }
 
 fn ext_(c: &mut Arm64Cpu, i: u32) -> R {
-    let q = bit(i, 30);
+    let Fields { q, rm, rn, rd, .. } = fields(i);
     let imm4 = bits(i, 14, 11);
     if !q && imm4 >= 8 {
         return undef();
     }
-    let (rd, rn, rm) = (bits(i, 4, 0), bits(i, 9, 5), bits(i, 20, 16));
     let nb = if q { 16 } else { 8 };
     let (va, vb) = (c.v[rn as usize], c.v[rm as usize]);
     let mut r = 0u128;
@@ -1192,10 +1196,9 @@ fn table(c: &mut Arm64Cpu, i: u32) -> R {
     if bits(i, 23, 22) != 0 {
         return undef();
     }
-    let q = bit(i, 30);
+    let Fields { q, rm, rn, rd, .. } = fields(i);
     let len = bits(i, 14, 13) + 1;
     let tbx = bit(i, 12);
-    let (rd, rn, rm) = (bits(i, 4, 0), bits(i, 9, 5), bits(i, 20, 16));
     let idx = c.v[rm as usize];
     let mut r = if tbx { c.v[rd as usize] } else { 0 };
     for k in 0..(if q { 16 } else { 8 }) {
@@ -1215,12 +1218,10 @@ fn table(c: &mut Arm64Cpu, i: u32) -> R {
 // Shift by immediate
 
 fn shift_imm(c: &mut Arm64Cpu, i: u32, scalar: bool, qc: &mut bool) -> R {
-    let q = bit(i, 30);
-    let u = bit(i, 29);
+    let Fields { q, u, rn, rd, .. } = fields(i);
     let immh = bits(i, 22, 19);
     let immhb = bits(i, 22, 16);
     let op = bits(i, 15, 11);
-    let (rd, rn) = (bits(i, 4, 0), bits(i, 9, 5));
     if immh == 0 {
         return undef();
     }
@@ -1236,11 +1237,8 @@ fn shift_imm(c: &mut Arm64Cpu, i: u32, scalar: bool, qc: &mut bool) -> R {
             return undef();
         }
         let w = 2 * esize;
-        let n = if scalar { 1 } else { 64 / esize };
-        let part = if q && !scalar { n } else { 0 };
         let round = op & 1 != 0;
-        let mut res = if q && !scalar { vd & u64::MAX as u128 } else { 0 };
-        for e in 0..n {
+        let res = narrow_lanes(vd, q, scalar, esize, |e| {
             let x = elt(va, e, w);
             // Operand signedness: SHRN/RSHRN any; SQSHRUN/SQRSHRUN signed source; SQSHRN
             // signed; UQSHRN unsigned.
@@ -1251,46 +1249,26 @@ fn shift_imm(c: &mut Arm64Cpu, i: u32, scalar: bool, qc: &mut bool) -> R {
                 (_, true) => (true, true, true),
             };
             if scalar && !saturate {
-                return undef();
+                return None;
             }
             let s = shl(ext(x, w, src_u), -(rshift as i32), round);
-            let v = if saturate {
-                let (v, st) = sat(s, esize, dst_u);
-                *qc |= st;
-                v
-            } else {
-                s as u64 & mask(esize)
-            };
-            res = set_elt(res, e + part, esize, v);
-        }
-        if scalar {
-            c.set_vlow(rd, res, esize);
-        } else {
-            c.v[rd as usize] = res;
-        }
-        return Ok(());
+            Some(if saturate { satq(s, esize, dst_u, qc) } else { s as u64 & mask(esize) })
+        });
+        return put_whole(c, rd, res, esize, scalar);
     }
     if op == 0b10100 {
         // SSHLL/USHLL (SXTL/UXTL).
         if immh & 8 != 0 || scalar {
             return undef();
         }
-        let n = 64 / esize;
-        let part = if q { n } else { 0 };
-        let mut r = 0u128;
-        for e in 0..n {
-            let x = ext(elt(va, e + part, esize), esize, u) << lshift;
-            r = set_elt(r, e, 2 * esize, x as u64);
-        }
-        c.v[rd as usize] = r;
-        return Ok(());
+        let r = long_lanes(q, false, esize, |_, k| Some((ext(elt(va, k, esize), esize, u) << lshift) as u64));
+        return put_whole(c, rd, r, 2 * esize, false);
     }
     if (!scalar && immh & 8 != 0 && !q)
         || (scalar && immh & 8 == 0 && !matches!(op, 0b01100 | 0b01110 | 0b11100 | 0b11111))
     {
         return undef();
     }
-    let n = if scalar { 1 } else { (if q { 128 } else { 64 }) / esize };
     if op == 0b11100 || op == 0b11111 {
         // SCVTF/UCVTF/FCVTZS/FCVTZU (vector/scalar, fixed-point): S or D elements.
         if immh & 0b1100 == 0 {
@@ -1298,28 +1276,17 @@ fn shift_imm(c: &mut Arm64Cpu, i: u32, scalar: bool, qc: &mut bool) -> R {
         }
         let f = Fmt::of(esize);
         let fbits = rshift;
-        let mut r = 0u128;
-        c.with_fp(|x| {
+        return fp_lanes(c, rd, esize, scalar, q, |x, e| {
             let cur = x.rmode();
-            for e in 0..n {
-                let a = elt(va, e, esize);
-                let v = if op == 0b11100 {
-                    x.from_fixed(f, a, fbits, u, esize, cur)
-                } else {
-                    x.to_fixed(f, a, fbits, u, esize, Rm::Zero)
-                };
-                r = set_elt(r, e, esize, v);
-            }
+            let a = elt(va, e, esize);
+            Some(if op == 0b11100 {
+                x.from_fixed(f, a, fbits, u, esize, cur)
+            } else {
+                x.to_fixed(f, a, fbits, u, esize, Rm::Zero)
+            })
         });
-        if scalar {
-            c.set_vlow(rd, r, esize);
-        } else {
-            put(c, rd, r, q);
-        }
-        return Ok(());
     }
-    let mut r = 0u128;
-    for e in 0..n {
+    int_lanes(c, rd, esize, scalar, q, |e| {
         let x = elt(va, e, esize);
         let d = elt(vd, e, esize);
         let v: u64 = match (op, u) {
@@ -1349,35 +1316,24 @@ fn shift_imm(c: &mut Arm64Cpu, i: u32, scalar: bool, qc: &mut bool) -> R {
             }
             (0b01100, true) | (0b01110, _) => {
                 let src_u = op == 0b01110 && u;
-                let (v, st) = sat(ext(x, esize, src_u) << lshift, esize, u);
-                *qc |= st;
-                v
+                satq(ext(x, esize, src_u) << lshift, esize, u, qc)
             }
-            _ => return undef(),
+            _ => return None,
         };
         if scalar && matches!(op, 0b00000 | 0b00010 | 0b00100 | 0b00110 | 0b01000 | 0b01010) && esize != 64 {
-            return undef();
+            return None;
         }
-        r = set_elt(r, e, esize, v & mask(esize));
-    }
-    if scalar {
-        c.set_vlow(rd, r, esize);
-    } else {
-        put(c, rd, r, q);
-    }
-    Ok(())
+        Some(v)
+    })
 }
 
 // ---------------------------------------------------------------------------------------
 // Vector x indexed element
 
 fn indexed(c: &mut Arm64Cpu, i: u32, scalar: bool, qc: &mut bool) -> R {
-    let q = bit(i, 30);
-    let u = bit(i, 29);
-    let size = bits(i, 23, 22);
+    let Fields { q, u, size, rn, rd, .. } = fields(i);
     let op = bits(i, 15, 12);
     let (l, m, h) = (bit(i, 21) as u32, bit(i, 20) as u32, bit(i, 11) as u32);
-    let (rd, rn) = (bits(i, 4, 0), bits(i, 9, 5));
     let fp = matches!((op, u), (0b0001, false) | (0b0101, false) | (0b1001, _));
     if fp {
         let (f, index, rm) = match size {
@@ -1393,27 +1349,16 @@ fn indexed(c: &mut Arm64Cpu, i: u32, scalar: bool, qc: &mut bool) -> R {
         let esize = f.n();
         let b = c.velt(rm, index, esize);
         let (va, vd) = (c.v[rn as usize], c.v[rd as usize]);
-        let n = if scalar { 1 } else { (if q { 128 } else { 64 }) / esize };
-        let mut r = 0u128;
-        c.with_fp(|x| {
-            for e in 0..n {
-                let a = elt(va, e, esize);
-                let d = elt(vd, e, esize);
-                let v = match (op, u) {
-                    (0b0001, _) => x.muladd(f, d, a, b),
-                    (0b0101, _) => x.muladd(f, d, f.neg(a), b),
-                    (_, false) => x.mul(f, a, b),
-                    (_, true) => x.mul_x(f, a, b, true),
-                };
-                r = set_elt(r, e, esize, v);
-            }
+        return fp_lanes(c, rd, esize, scalar, q, |x, e| {
+            let a = elt(va, e, esize);
+            let d = elt(vd, e, esize);
+            Some(match (op, u) {
+                (0b0001, _) => x.muladd(f, d, a, b),
+                (0b0101, _) => x.muladd(f, d, f.neg(a), b),
+                (_, false) => x.mul(f, a, b),
+                (_, true) => x.mul_x(f, a, b, true),
+            })
         });
-        if scalar {
-            c.set_vlow(rd, r, esize);
-        } else {
-            put(c, rd, r, q);
-        }
-        return Ok(());
     }
     let (index, rm) = match size {
         1 => (h << 2 | l << 1 | m, bits(i, 19, 16)),
@@ -1435,62 +1380,29 @@ fn indexed(c: &mut Arm64Cpu, i: u32, scalar: bool, qc: &mut bool) -> R {
     }
     if long {
         let w = 2 * esize;
-        let n = if scalar { 1 } else { 64 / esize };
-        let part = if q && !scalar { n } else { 0 };
-        let mut r = 0u128;
         let sb = ext(b, esize, u);
-        for e in 0..n {
-            let a = ext(elt(va, e + part, esize), esize, u);
+        let r = long_lanes(q, scalar, esize, |e, k| {
+            let a = ext(elt(va, k, esize), esize, u);
             let d = elt(vd, e, w);
-            let v = match op {
+            Some(match op {
                 0b0010 => (ext(d, w, u) + a * sb) as u64,
                 0b0110 => (ext(d, w, u) - a * sb) as u64,
                 0b1010 => (a * sb) as u64,
-                _ => {
-                    let (p, s1) = sat(2 * a * sb, w, false);
-                    *qc |= s1;
-                    if op == 0b1011 {
-                        p
-                    } else {
-                        let acc = sx(d, w);
-                        let p = sx(p, w);
-                        let (v, s2) = sat(if op == 0b0011 { acc + p } else { acc - p }, w, false);
-                        *qc |= s2;
-                        v
-                    }
-                }
-            };
-            r = set_elt(r, e, w, v & mask(w));
-        }
-        if scalar {
-            c.set_vlow(rd, r, w);
-        } else {
-            c.v[rd as usize] = r;
-        }
-        return Ok(());
+                0b0011 => sqdmull(a, sb, d, w, Some(false), qc),
+                0b0111 => sqdmull(a, sb, d, w, Some(true), qc),
+                _ => sqdmull(a, sb, d, w, None, qc),
+            })
+        });
+        return put_whole(c, rd, r, w, scalar);
     }
-    let n = if scalar { 1 } else { (if q { 128 } else { 64 }) / esize };
-    let mut r = 0u128;
-    for e in 0..n {
+    int_lanes(c, rd, esize, scalar, q, |e| {
         let a = elt(va, e, esize);
         let d = elt(vd, e, esize);
-        let v = match op {
+        Some(match op {
             0b0000 => d.wrapping_add(a.wrapping_mul(b)),
             0b0100 => d.wrapping_sub(a.wrapping_mul(b)),
             0b1000 => a.wrapping_mul(b),
-            _ => {
-                let p = 2 * sx(a, esize) * sx(b, esize) + if op == 0b1101 { 1i128 << (esize - 1) } else { 0 };
-                let (v, s) = sat(p >> esize, esize, false);
-                *qc |= s;
-                v
-            }
-        };
-        r = set_elt(r, e, esize, v & mask(esize));
-    }
-    if scalar {
-        c.set_vlow(rd, r, esize);
-    } else {
-        put(c, rd, r, q);
-    }
-    Ok(())
+            _ => sqdmulh(a, b, esize, op == 0b1101, qc),
+        })
+    })
 }

@@ -111,6 +111,18 @@ impl Rm {
             _ => Rm::Zero,
         }
     }
+
+    /// Whether RoundDown's integer part `ip` rounds up to `ip + 1` in this mode, given the
+    /// fraction (greater than half, exactly half, non-zero): FPToFixed and FPRoundInt.
+    fn rounds_up(self, ip: i128, gt: bool, eq: bool, nz: bool) -> bool {
+        match self {
+            Rm::TieEven => gt || (eq && ip & 1 != 0),
+            Rm::TieAway => gt || (eq && ip >= 0),
+            Rm::PosInf => nz,
+            Rm::NegInf => false,
+            Rm::Zero | Rm::Odd => nz && ip < 0,
+        }
+    }
 }
 
 /// FPType.
@@ -244,6 +256,16 @@ impl Real {
     }
 }
 
+/// Mask of a `bits`-bit integer (`bits` <= 64).
+#[inline]
+pub(super) fn int_mask(bits: u32) -> u64 {
+    if bits >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << bits) - 1
+    }
+}
+
 /// `v >> n` with every shifted-out one bit ORed into bit 0.
 pub fn shr_sticky(v: u128, n: u32) -> u128 {
     if n == 0 {
@@ -372,6 +394,31 @@ impl Ctx {
         None
     }
 
+    /// FPUnpack of both operands of a two-operand operation, then FPProcessNaNs: `Err`
+    /// carries the NaN result.
+    #[inline]
+    fn unpack_pair(&mut self, f: Fmt, a: u64, b: u64) -> Result<[(Ty, bool, Real); 2], u64> {
+        let o1 = self.unpack(f, a);
+        let o2 = self.unpack(f, b);
+        match self.process_nans(f, &[(o1.0, a), (o2.0, b)]) {
+            Some(r) => Err(r),
+            None => Ok([o1, o2]),
+        }
+    }
+
+    /// The unordered case of a comparison: true when either operand is a NaN, raising IOC
+    /// for a signalling NaN, or for any NaN when `signal`.
+    fn unordered(&mut self, t1: Ty, t2: Ty, signal: bool) -> bool {
+        let nan = |t| matches!(t, Ty::QNaN | Ty::SNaN);
+        if nan(t1) || nan(t2) {
+            if t1 == Ty::SNaN || t2 == Ty::SNaN || signal {
+                self.flags |= IOC;
+            }
+            return true;
+        }
+        false
+    }
+
     /// FPRound (J1 shared pseudocode) of a non-zero value in mode `rm`.
     pub fn round(&mut self, f: Fmt, v: Real, rm: Rm) -> u64 {
         self.round_cv(f, v, rm, false)
@@ -448,11 +495,10 @@ impl Ctx {
 
     /// FPAdd (`sub`: FPSub).
     pub fn add(&mut self, f: Fmt, a: u64, b: u64) -> u64 {
-        let (t1, s1, v1) = self.unpack(f, a);
-        let (t2, s2, v2) = self.unpack(f, b);
-        if let Some(r) = self.process_nans(f, &[(t1, a), (t2, b)]) {
-            return r;
-        }
+        let [(t1, s1, v1), (t2, s2, v2)] = match self.unpack_pair(f, a, b) {
+            Ok(ops) => ops,
+            Err(nan) => return nan,
+        };
         let (i1, i2) = (t1 == Ty::Inf, t2 == Ty::Inf);
         if i1 && i2 && s1 != s2 {
             self.flags |= IOC;
@@ -490,11 +536,10 @@ impl Ctx {
 
     /// FPMul (`mulx`: FPMulX, 0 * inf = 2).
     pub fn mul_x(&mut self, f: Fmt, a: u64, b: u64, mulx: bool) -> u64 {
-        let (t1, s1, v1) = self.unpack(f, a);
-        let (t2, s2, v2) = self.unpack(f, b);
-        if let Some(r) = self.process_nans(f, &[(t1, a), (t2, b)]) {
-            return r;
-        }
+        let [(t1, s1, v1), (t2, s2, v2)] = match self.unpack_pair(f, a, b) {
+            Ok(ops) => ops,
+            Err(nan) => return nan,
+        };
         let (i1, i2, z1, z2) = (t1 == Ty::Inf, t2 == Ty::Inf, t1 == Ty::Zero, t2 == Ty::Zero);
         if (i1 && z2) || (z1 && i2) {
             if mulx {
@@ -516,11 +561,10 @@ impl Ctx {
 
     /// FPDiv.
     pub fn div(&mut self, f: Fmt, a: u64, b: u64) -> u64 {
-        let (t1, s1, v1) = self.unpack(f, a);
-        let (t2, s2, v2) = self.unpack(f, b);
-        if let Some(r) = self.process_nans(f, &[(t1, a), (t2, b)]) {
-            return r;
-        }
+        let [(t1, s1, v1), (t2, s2, v2)] = match self.unpack_pair(f, a, b) {
+            Ok(ops) => ops,
+            Err(nan) => return nan,
+        };
         let (i1, i2, z1, z2) = (t1 == Ty::Inf, t2 == Ty::Inf, t1 == Ty::Zero, t2 == Ty::Zero);
         if (i1 && i2) || (z1 && z2) {
             self.flags |= IOC;
@@ -593,11 +637,10 @@ impl Ctx {
     /// FPRecipStepFused (FRECPS: 2 - a*b) and FPRSqrtStepFused (FRSQRTS: (3 - a*b) / 2).
     pub fn step(&mut self, f: Fmt, a: u64, b: u64, rsqrt: bool) -> u64 {
         let a = f.neg(a);
-        let (t1, s1, v1) = self.unpack(f, a);
-        let (t2, s2, v2) = self.unpack(f, b);
-        if let Some(r) = self.process_nans(f, &[(t1, a), (t2, b)]) {
-            return r;
-        }
+        let [(t1, s1, v1), (t2, s2, v2)] = match self.unpack_pair(f, a, b) {
+            Ok(ops) => ops,
+            Err(nan) => return nan,
+        };
         let (i1, i2, z1, z2) = (t1 == Ty::Inf, t2 == Ty::Inf, t1 == Ty::Zero, t2 == Ty::Zero);
         if (i1 && z2) || (z1 && i2) {
             if rsqrt {
@@ -634,11 +677,10 @@ impl Ctx {
                 b = lose;
             }
         }
-        let (t1, s1, v1) = self.unpack(f, a);
-        let (t2, s2, v2) = self.unpack(f, b);
-        if let Some(r) = self.process_nans(f, &[(t1, a), (t2, b)]) {
-            return r;
-        }
+        let [(t1, s1, v1), (t2, s2, v2)] = match self.unpack_pair(f, a, b) {
+            Ok(ops) => ops,
+            Err(nan) => return nan,
+        };
         let k1 = key(t1, s1, v1);
         let k2 = key(t2, s2, v2);
         let first = if max { k1 > k2 } else { k1 < k2 };
@@ -654,11 +696,7 @@ impl Ctx {
     pub fn compare(&mut self, f: Fmt, a: u64, b: u64, signal: bool) -> u32 {
         let (t1, s1, v1) = self.unpack(f, a);
         let (t2, s2, v2) = self.unpack(f, b);
-        let nan = |t| matches!(t, Ty::QNaN | Ty::SNaN);
-        if nan(t1) || nan(t2) {
-            if t1 == Ty::SNaN || t2 == Ty::SNaN || signal {
-                self.flags |= IOC;
-            }
+        if self.unordered(t1, t2, signal) {
             return 0b0011;
         }
         match key(t1, s1, v1).cmp(&key(t2, s2, v2)) {
@@ -672,11 +710,7 @@ impl Ctx {
     pub fn cmp_op(&mut self, f: Fmt, a: u64, b: u64, op: u32) -> bool {
         let (t1, s1, v1) = self.unpack(f, a);
         let (t2, s2, v2) = self.unpack(f, b);
-        let nan = |t| matches!(t, Ty::QNaN | Ty::SNaN);
-        if nan(t1) || nan(t2) {
-            if t1 == Ty::SNaN || t2 == Ty::SNaN || op != 0 {
-                self.flags |= IOC;
-            }
+        if self.unordered(t1, t2, op != 0) {
             return false;
         }
         let o = key(t1, s1, v1).cmp(&key(t2, s2, v2));
@@ -696,7 +730,7 @@ impl Ctx {
         } else {
             (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
         };
-        let mask = if bits == 64 { u64::MAX } else { (1u64 << bits) - 1 };
+        let mask = int_mask(bits);
         match t {
             Ty::QNaN | Ty::SNaN => {
                 self.flags |= IOC;
@@ -715,13 +749,7 @@ impl Ctx {
             self.flags |= IOC;
             return (if s { lo } else { hi }) as u64 & mask;
         }
-        let up = match rm {
-            Rm::TieEven => gt || (eq && ip & 1 != 0),
-            Rm::TieAway => gt || (eq && ip >= 0),
-            Rm::PosInf => nz,
-            Rm::NegInf => false,
-            Rm::Zero | Rm::Odd => nz && ip < 0,
-        };
+        let up = rm.rounds_up(ip, gt, eq, nz);
         let r = ip + up as i128;
         if r < lo || r > hi {
             self.flags |= IOC;
@@ -736,7 +764,7 @@ impl Ctx {
 
     /// FixedToFP: a `bits`-bit integer with `fbits` fraction bits to format `f`.
     pub fn from_fixed(&mut self, f: Fmt, x: u64, fbits: u32, unsigned: bool, bits: u32, rm: Rm) -> u64 {
-        let mask = if bits == 64 { u64::MAX } else { (1u64 << bits) - 1 };
+        let mask = int_mask(bits);
         let x = x & mask;
         let neg = !unsigned && x >> (bits - 1) & 1 != 0;
         let mag = if neg { (x.wrapping_neg()) & mask } else { x };
@@ -759,13 +787,7 @@ impl Ctx {
             return x; // already an integer
         }
         let (ip, _, gt, eq, nz) = v.round_down();
-        let up = match rm {
-            Rm::TieEven => gt || (eq && ip & 1 != 0),
-            Rm::TieAway => gt || (eq && ip >= 0),
-            Rm::PosInf => nz,
-            Rm::NegInf => false,
-            Rm::Zero | Rm::Odd => nz && ip < 0,
-        };
+        let up = rm.rounds_up(ip, gt, eq, nz);
         let r = ip + up as i128;
         let res = if r == 0 {
             f.zero(s)
